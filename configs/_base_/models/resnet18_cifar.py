@@ -1,0 +1,1 @@
+network = dict(type="resnet18_cifar", num_classes=10)

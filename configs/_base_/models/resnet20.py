@@ -1,0 +1,1 @@
+network = dict(type="resnet20", num_classes=10)

@@ -1,0 +1,11 @@
+# CPU protocol on the full real CIFAR-10: ResNet-20, 20 pretraining epochs (~17 min each for
+# the original and the retrain model on 2 cores), DELETE on the un-augmented forget set (teacher
+# logits cached) for 2 epochs. Evaluation uses 1000 training images per class and the full test set.
+_base_ = ["./_base_/datasets/cifar10.py", "./_base_/models/resnet20.py",
+          "./_base_/schedules/cls_cpu.py", "./_base_/default_runtime.py"]
+experiment = "cls_cifar10_resnet20_cpu"
+model = dict(type="DELETE", network={{_base_.network}},
+             adapter=dict(type="ClassificationAdapter"), temperature=1.0, alpha=0.0)
+forget_dataloader = dict(dataset=dict(pipeline={{_base_.test_pipeline}}))
+val_dataloader = dict(dataset=dict(max_per_class=1000))
+test_dataloader = dict(dataset=dict(max_per_class=1000))

@@ -1,0 +1,35 @@
+"""albumentations pipelines from config dicts."""
+from typing import Optional, Sequence
+
+import albumentations as A
+from albumentations.pytorch import ToTensorV2
+
+# Transforms that map an input to one fixed output; anything else counts as random, so the
+# teacher's targets are only cached when that is provably safe.
+_DETERMINISTIC = (A.Normalize, ToTensorV2, A.Resize, A.PadIfNeeded, A.CenterCrop, A.ToFloat,
+                  A.LongestMaxSize, A.SmallestMaxSize, A.ToGray)
+
+
+def build_pipeline(steps: Optional[Sequence[dict]]) -> Optional[A.Compose]:
+    """Build ``A.Compose`` from ``[dict(type='RandomCrop', height=32, width=32), ...]``.
+
+    ``type`` names a class in ``albumentations`` (or ``ToTensorV2``).
+    """
+    if steps is None:
+        return None
+    transforms = []
+    for step in steps:
+        step = dict(step)
+        name = step.pop("type")
+        cls = ToTensorV2 if name == "ToTensorV2" else getattr(A, name, None)
+        if cls is None:
+            raise ValueError(f"unknown albumentations transform {name!r} in the pipeline")
+        transforms.append(cls(**step))
+    return A.Compose(transforms)
+
+
+def is_random_pipeline(pipeline: Optional[A.Compose]) -> bool:
+    """True unless every transform is known to be deterministic and always applied."""
+    if pipeline is None:
+        return False
+    return not all(isinstance(t, _DETERMINISTIC) and t.p == 1.0 for t in pipeline.transforms)

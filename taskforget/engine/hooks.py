@@ -1,0 +1,87 @@
+"""Runner hooks shared by every task and method."""
+import math
+import time
+from typing import Optional
+
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from taskforget.checkpoint import save_weights
+from taskforget.datasets import is_random_pipeline
+from taskforget.registry import HOOKS
+
+
+def unwrap(model):
+    return model.module if is_model_wrapper(model) else model
+
+
+@HOOKS.register_module()
+class UnlearningSetupHook(Hook):
+    """Before the first epoch: cache the teacher's logits when the forget pipeline is
+    deterministic, then let the method prepare (saliency masks, scrubbing, ...)."""
+
+    priority = "VERY_HIGH"
+
+    def before_train(self, runner) -> None:
+        model = unwrap(runner.model)
+        if not hasattr(model, "before_unlearning"):
+            return
+        dataset = runner.train_dataloader.dataset
+        random = getattr(dataset, "augment", is_random_pipeline(getattr(dataset, "pipeline", None)))
+        model.cache_teacher_logits = not random
+        runner.logger.info(
+            f"forget set: {len(dataset)} samples; teacher logits "
+            f"{'recomputed every step (random augmentation)' if random else 'cached per sample'}")
+        model.before_unlearning(runner)
+
+
+@HOOKS.register_module()
+class FiniteLossHook(Hook):
+    """Stop with a clear message as soon as the training loss is NaN or infinite."""
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        loss = None if outputs is None else outputs.get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise FloatingPointError(
+                f"loss became {float(loss)} at epoch {runner.epoch + 1}, iteration "
+                f"{runner.iter + 1}: lower the learning rate (optim_wrapper.optimizer.lr) or "
+                "use fp32 (no bf16 optim wrapper); nothing was saved from this run.")
+
+
+@HOOKS.register_module()
+class ExportWeightsHook(Hook):
+    """After training, write the trained network's weights atomically to ``path``
+    (a plain state dict that ``weights_only=True`` loads)."""
+
+    priority = "LOWEST"
+
+    def __init__(self, path: Optional[str] = None):
+        self.path = path
+
+    def after_train(self, runner) -> None:
+        if self.path is None or runner.rank != 0:
+            return
+        save_weights(unwrap(runner.model).export_state_dict(), self.path)
+        runner.logger.info(f"weights written to {self.path}")
+
+
+@HOOKS.register_module()
+class TrainTimeHook(Hook):
+    """Wall time of training alone (validation excluded), in ``message_hub`` info
+    ``'train_time_s'``: what the benchmarks report as unlearning or training time."""
+
+    priority = "VERY_HIGH"
+
+    def before_train(self, runner) -> None:
+        self._start, self._val = time.perf_counter(), 0.0
+
+    def before_val_epoch(self, runner) -> None:
+        self._val_start = time.perf_counter()
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        if hasattr(self, "_start"):
+            self._val += time.perf_counter() - self._val_start
+
+    def after_train(self, runner) -> None:
+        runner.message_hub.update_info("train_time_s",
+                                       time.perf_counter() - self._start - self._val)

@@ -1,0 +1,4 @@
+from .base import SupervisedModel, Unlearner
+from .delete import DELETE
+
+__all__ = ["SupervisedModel", "Unlearner", "DELETE"]

@@ -1,0 +1,1 @@
+"""Task adapters: classification, face recognition, backdoor defense, segmentation."""
