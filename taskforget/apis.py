@@ -86,7 +86,10 @@ def build_stage_config(cfg: Config, stage: str, checkpoint: Optional[str] = None
     original = checkpoint_path(cfg, "original")
     if stage in ("original", "retrain"):
         cfg.merge_from_dict(cfg.pretrain.to_dict())
-        cfg.model = dict(type="SupervisedModel", network=model.network, adapter=model.adapter)
+        # `pretrain` may override the network of the training stages alone, e.g.
+        # pretrain.model.network.init_encoder (a face model fine-tuned from a pretraining run).
+        cfg.model = dict(type="SupervisedModel", network=cfg.model.network,
+                         adapter=model.adapter)
         if stage == "retrain":
             cfg.train_dataloader.dataset.subset = "remain"
     elif stage == "forget":
@@ -109,7 +112,10 @@ def build_stage_config(cfg: Config, stage: str, checkpoint: Optional[str] = None
         cfg.custom_hooks = list(cfg.get("custom_hooks", [])) + [
             dict(type="ExportWeightsHook", path=str(checkpoint_path(cfg, stage)))]
     if not torch.cuda.is_available():
+        # CPU DDP: gloo, and no device_ids (mmengine's default wrapper passes LOCAL_RANK).
         cfg.env_cfg = dict(cfg.get("env_cfg", {}), dist_cfg=dict(backend="gloo"))
+        cfg.setdefault("model_wrapper_cfg", dict(type="MMDistributedDataParallel",
+                                                 device_ids=None, broadcast_buffers=False))
     return cfg
 
 

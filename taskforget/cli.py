@@ -3,6 +3,8 @@ import argparse
 import os
 from typing import Optional
 
+import torch
+import torch.distributed as dist
 from mmengine.config import Config, DictAction
 
 from taskforget.apis import build_stage_config, markdown_table, write_results
@@ -39,6 +41,10 @@ def run_stage(cfg: Config, stage: str, launcher: str = "none", checkpoint: Optio
         # mmengine's own resume files hold non-tensor state; user weights never take this path.
         os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
         stage_cfg.resume = True
+    if launcher == "pytorch" and not torch.cuda.is_available() and not dist.is_initialized():
+        # mmengine's init_dist always calls torch.cuda.set_device; on CPU join the torchrun
+        # group with gloo ourselves, which mmengine then uses as is.
+        dist.init_process_group(backend="gloo")
     runner = Runner.from_cfg(stage_cfg)
     wall_time = None
     if stage != "test":

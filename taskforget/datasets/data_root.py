@@ -25,7 +25,7 @@ def data_home() -> Path:
 
 
 def archive_home() -> Path:
-    """Folder with the bundled archives: ``$TASKFORGET_ARCHIVES`` or ``<project>/../shared/data``."""
+    """Bundled archives: ``$TASKFORGET_ARCHIVES`` or ``<project>/../shared/data``."""
     return Path(os.environ.get("TASKFORGET_ARCHIVES", PROJECT_ROOT.parent / "shared" / "data"))
 
 

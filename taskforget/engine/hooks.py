@@ -3,6 +3,7 @@ import math
 import time
 from typing import Optional
 
+import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
@@ -41,6 +42,8 @@ class FiniteLossHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         loss = None if outputs is None else outputs.get("loss")
+        if torch.is_tensor(loss):
+            loss = loss.detach()
         if loss is not None and not math.isfinite(float(loss)):
             raise FloatingPointError(
                 f"loss became {float(loss)} at epoch {runner.epoch + 1}, iteration "

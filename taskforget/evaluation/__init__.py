@@ -1,4 +1,3 @@
-from .metrics import (MIA_CONVENTION, UnlearningMetric, h_mean, mia_confidence,
-                      split_accuracies)
+from .metrics import MIA_CONVENTION, UnlearningMetric, h_mean, mia_confidence, split_accuracies
 
 __all__ = ["MIA_CONVENTION", "UnlearningMetric", "h_mean", "mia_confidence", "split_accuracies"]

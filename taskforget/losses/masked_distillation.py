@@ -79,7 +79,6 @@ def masked_distillation_loss(
             f"{tuple(teacher_logits.shape)} must have the same shape")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    num_classes = student_logits.shape[1]
     position_shape = student_logits.shape[:1] + student_logits.shape[2:]
     mask = _classes_last(class_mask.to(torch.bool).expand(student_logits.shape))
     target = masked_target(_classes_last(teacher_logits.detach()), mask, temperature, alpha)

@@ -61,14 +61,19 @@ class Unlearner(BaseModel):
         frozen: names of student submodules that do not train (e.g. ``('head',)``: Table 3).
         cache_teacher_logits: reuse the teacher's logits per sample; set automatically by
             ``TeacherCacheHook`` when the forget pipeline is deterministic.
+        norm_eval: keep the student's batch-norm layers in eval mode while unlearning, so
+            their running statistics stay the original model's instead of drifting to the
+            forget set's (default False: the official DELETE trains them).
     """
 
     uses_remaining_data = False
 
     def __init__(self, network: dict, adapter: dict, original_checkpoint: Optional[str] = None,
                  checkpoint: Optional[str] = None, frozen: Sequence[str] = (),
-                 cache_teacher_logits: bool = False, data_preprocessor: Optional[dict] = None):
+                 cache_teacher_logits: bool = False, data_preprocessor: Optional[dict] = None,
+                 norm_eval: bool = False):
         super().__init__(data_preprocessor=data_preprocessor)
+        self.norm_eval = norm_eval
         self.student = _build(copy.deepcopy(network) if isinstance(network, dict) else network)
         if original_checkpoint is not None:
             load_weights(self.student, original_checkpoint)
@@ -85,6 +90,10 @@ class Unlearner(BaseModel):
     def train(self, mode: bool = True) -> "Unlearner":
         super().train(mode)
         self.teacher.eval()
+        if self.norm_eval:
+            for module in self.student.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
         return self
 
     @torch.no_grad()

@@ -8,8 +8,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from taskforget.datasets import (build_pipeline, is_random_pipeline, resolve_forget_classes,
-                                 select_samples)
+from taskforget.datasets import (
+    build_pipeline,
+    is_random_pipeline,
+    resolve_forget_classes,
+    select_samples,
+)
 from taskforget.datasets.data_root import resolve_data_root
 from taskforget.registry import DATASETS
 

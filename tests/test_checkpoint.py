@@ -1,0 +1,52 @@
+import os
+
+import pytest
+import torch
+
+from taskforget.checkpoint import CheckpointError, load_weights, read_state_dict, save_weights
+from taskforget.tasks.classification.models import resnet8, small_cnn
+
+
+def test_save_is_atomic_and_round_trips(tmp_path):
+    model = resnet8(num_classes=3)
+    path = save_weights(model, tmp_path / "sub" / "m.pth")
+    assert os.listdir(tmp_path / "sub") == ["m.pth"]  # no temporary file left behind
+    other = load_weights(resnet8(num_classes=3), path)
+    for a, b in zip(model.state_dict().values(), other.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_a_checkpoint_for_another_model_is_refused_with_the_reason(tmp_path):
+    path = save_weights(resnet8(num_classes=3), tmp_path / "m.pth")
+    with pytest.raises(CheckpointError, match="shape mismatch: head.weight.*num_classes"):
+        load_weights(resnet8(num_classes=5), path)
+    with pytest.raises(CheckpointError, match="missing keys"):
+        load_weights(small_cnn(num_classes=3), path)
+
+
+def test_corrupted_and_truncated_files_are_refused(tmp_path):
+    path = save_weights(resnet8(num_classes=3), tmp_path / "m.pth")
+    data = path.read_bytes()
+    (tmp_path / "trunc.pth").write_bytes(data[: len(data) // 2])
+    (tmp_path / "junk.pth").write_bytes(b"not a checkpoint at all")
+    for name in ("trunc.pth", "junk.pth"):
+        with pytest.raises(CheckpointError, match="corrupted"):
+            read_state_dict(tmp_path / name)
+    with pytest.raises(FileNotFoundError, match="tools/train.py"):
+        read_state_dict(tmp_path / "absent.pth")
+
+
+def test_pickled_code_is_not_executed(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    torch.save({"x": Evil()}, tmp_path / "evil.pth")
+    with pytest.raises(CheckpointError):
+        read_state_dict(tmp_path / "evil.pth")
+
+
+def test_mmengine_checkpoints_are_accepted(tmp_path):
+    model = resnet8(num_classes=3)
+    torch.save({"state_dict": model.state_dict()}, tmp_path / "mm.pth")
+    assert set(read_state_dict(tmp_path / "mm.pth")) == set(model.state_dict())

@@ -1,0 +1,86 @@
+"""A real, short forgetting run on a slice of the real CIFAR-10, through the tools' stages."""
+import json
+
+import pytest
+from mmengine.config import Config
+
+from taskforget.apis import build_stage_config, checkpoint_path
+from taskforget.checkpoint import CheckpointError, save_weights
+from taskforget.cli import run_stage
+from taskforget.datasets import ForgetSplitError
+from taskforget.tasks.classification.models import resnet8
+
+CONFIG = "configs/demo_cifar10_cnn.py"
+
+
+def tiny_config(work_dir, **overrides):
+    cfg = Config.fromfile(CONFIG)
+    cfg.merge_from_dict({
+        "work_root": str(work_dir),
+        "network.width": 16, "model.network.width": 16,
+        "train_dataloader.dataset.max_per_class": 400,
+        "forget_dataloader.dataset.max_per_class": 200,
+        "val_dataloader.dataset.max_per_class": 150,
+        "test_dataloader.dataset.max_per_class": 150,
+        "pretrain.train_cfg.max_epochs": 12, "pretrain.train_cfg.val_interval": 100,
+        "pretrain.param_scheduler": [dict(type="OneCycleLR", eta_max=0.05, begin=0, end=12,
+                                          by_epoch=True, convert_to_iter_based=True)],
+        "forget.train_cfg.max_epochs": 4,
+        "default_hooks.logger.interval": 1000,
+        **overrides})
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    cfg = tiny_config(tmp_path_factory.mktemp("work"))
+    original = run_stage(cfg, "original")
+    return cfg, original
+
+
+def test_delete_forgets_the_class_and_keeps_the_rest(trained):
+    cfg, original = trained
+    assert original["metrics"]["Acc_ft"] > 30 and original["metrics"]["Acc_rt"] > 35
+    record = run_stage(cfg, "forget")
+    m = record["metrics"]
+    assert m["original/Acc_ft"] == pytest.approx(original["metrics"]["Acc_ft"])
+    assert m["Acc_ft"] <= 2.0 and m["Acc_f"] <= 2.0
+    assert m["Acc_rt"] >= m["original/Acc_rt"] - 5.0
+    assert m["H-Mean"] > 0 and 0 <= m["MIA"] <= 100
+    assert checkpoint_path(cfg, "forget").is_file()
+    saved = json.loads((checkpoint_path(cfg, "forget").parent / "results" /
+                        "delete_airplane_seed0.json").read_text())
+    assert saved["metrics"]["Acc_ft"] == m["Acc_ft"] and "member" in saved["mia_convention"]
+
+
+def test_two_classes_at_once(trained):
+    cfg, _ = trained
+    cfg = cfg.copy()
+    cfg.forget_classes = ["airplane", "ship"]
+    m = run_stage(cfg, "forget")["metrics"]
+    assert m["Acc_ft"] <= 2.0
+    assert m["Acc_rt"] >= m["original/Acc_rt"] - 8.0
+
+
+def test_bad_forget_requests_fail_before_any_work(tmp_path):
+    for forget, message in ((["plane"], "unknown class name"), ([10], "out of range"),
+                            ([], "no class to forget"), (list(range(10)), "every class")):
+        cfg = tiny_config(tmp_path, forget_classes=forget)
+        with pytest.raises(ForgetSplitError, match=message):
+            build_stage_config(cfg, "forget")
+
+
+def test_a_checkpoint_that_does_not_fit_is_refused(tmp_path):
+    cfg = tiny_config(tmp_path)
+    save_weights(resnet8(num_classes=10), tmp_path / "other.pth")
+    with pytest.raises(CheckpointError, match="does not fit"):
+        run_stage(cfg, "forget", checkpoint=str(tmp_path / "other.pth"))
+
+
+def test_a_nan_loss_stops_the_run_with_a_clear_error(trained, tmp_path):
+    cfg, _ = trained
+    cfg = cfg.copy()
+    cfg.merge_from_dict({"forget.optim_wrapper.optimizer.lr": 1e30, "run_suffix": "_nan"})
+    with pytest.raises(FloatingPointError, match="lower the learning rate"):
+        run_stage(cfg, "forget")
+    assert not checkpoint_path(cfg, "forget").exists()
