@@ -80,3 +80,14 @@ def test_every_network_gives_logits_and_features(builder, size):
         logits, feats = net(x), net.features(x)
     assert logits.shape == (1, 7)
     assert feats.shape == (1, net.head.in_features)
+
+
+def test_downloaded_arrays_are_exported_to_the_image_folder_layout(tmp_path):
+    from taskforget.datasets.data_root import export_image_folder
+    images = np.random.default_rng(0).integers(0, 255, (5, 32, 32, 3), dtype=np.uint8)
+    export_image_folder(images, [1, 0, 1, 1, 0], ["cat", "dog"], tmp_path / "cifar" / "train")
+    ds = ImageFolderClassification(root=str(tmp_path / "cifar"), split="train")
+    assert ds.class_names == ("cat", "dog") and sorted(ds.labels.tolist()) == [0, 0, 1, 1, 1]
+    first_dog = cv2.cvtColor(cv2.imread(str(tmp_path / "cifar/train/dog/0000.png")),
+                             cv2.COLOR_BGR2RGB)
+    assert np.array_equal(first_dog, images[0])  # lossless round trip

@@ -4,7 +4,10 @@ import shutil
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Union
+from typing import Callable, Dict, Sequence, Union
+
+import cv2
+import numpy as np
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_ROOT = _PACKAGE_ROOT if (_PACKAGE_ROOT / "pyproject.toml").is_file() else Path.cwd()
@@ -33,8 +36,9 @@ def resolve_data_root(root: Union[str, Path]) -> Path:
     """Return an existing dataset folder for ``root``.
 
     An absolute or existing path is used as is. A bare name (``'cifar10'``) is looked up under
-    :func:`data_home`; when absent and a bundled archive of that name exists, it is unpacked
-    there first (atomically, so an interrupted unpack leaves nothing half-written).
+    :func:`data_home`; when absent, the bundled archive of that name is unpacked there, or (for
+    CIFAR-10, with internet) torchvision downloads it; atomically, so an interrupted unpack or
+    download leaves nothing half-written.
     """
     path = Path(root).expanduser()
     if path.is_dir():
@@ -46,21 +50,49 @@ def resolve_data_root(root: Union[str, Path]) -> Path:
         return target
     name = path.parts[0]
     archive = archive_home() / ARCHIVES.get(name, "")
-    if name not in ARCHIVES or not archive.is_file():
+    if name in ARCHIVES and archive.is_file():
+        def fill(folder: Path) -> None:
+            with tarfile.open(archive) as tar:
+                tar.extractall(folder, filter="data")
+    elif name in DOWNLOADERS:
+        fill = DOWNLOADERS[name]
+    else:
         raise FileNotFoundError(
-            f"dataset {root!r} not found under {data_home()} and no archive to unpack. Put the "
-            f"data there, set TASKFORGET_DATA to its parent folder, or use the config's "
-            f"torchvision dataset with download=True where there is internet.")
+            f"dataset {root!r} not found under {data_home()} and no archive to unpack or "
+            f"download for it. Put the data there or set TASKFORGET_DATA to its parent folder.")
     home = data_home()
     home.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=home, prefix=f".{name}."))
     try:
-        with tarfile.open(archive) as tar:
-            tar.extractall(tmp, filter="data")
+        fill(tmp)
         if not (home / name).exists():
             os.replace(tmp / name, home / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if not target.is_dir():
-        raise FileNotFoundError(f"archive {archive} holds no folder {path}")
+        raise FileNotFoundError(f"dataset {name} holds no folder {path}")
     return target
+
+
+def export_image_folder(images: np.ndarray, labels: Sequence[int], class_names: Sequence[str],
+                        folder: Path) -> None:
+    """Write (N, H, W, 3) uint8 RGB images as ``<folder>/<class>/<NNNN>.png``."""
+    counts = {c: 0 for c in range(len(class_names))}
+    for image, label in zip(images, labels):
+        out = folder / class_names[label] / f"{counts[label]:04d}.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(out), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        counts[label] += 1
+
+
+def _download_cifar10(folder: Path) -> None:
+    """Fetch CIFAR-10 with torchvision (needs internet) into the image-folder layout."""
+    from torchvision.datasets import CIFAR10
+    raw = folder / "raw"
+    for split in ("train", "test"):
+        data = CIFAR10(raw, train=split == "train", download=True)
+        export_image_folder(data.data, data.targets, data.classes, folder / "cifar10" / split)
+    shutil.rmtree(raw)
+
+
+DOWNLOADERS: Dict[str, Callable[[Path], None]] = {"cifar10": _download_cifar10}

@@ -1,0 +1,378 @@
+"""Classification benchmark on the real CIFAR-10 (CPU protocol): the DELETE paper's tables and
+figures for DELETE and every baseline, with mean ± std over seeds.
+
+    # the original and retrain models first (tools/train.py; see docs/results/classification)
+    python benchmarks/cls_cifar10.py                       # every section, resumable
+    python benchmarks/cls_cifar10.py --sections table1 probe --seeds 0
+    python benchmarks/cls_cifar10.py --quick               # tiny end-to-end check (minutes)
+
+Every unlearning run writes ``<work root>/results/<run>.json`` and its weights ``<run>.pth``;
+a run whose JSON exists is read back instead of re-run, so an interrupted benchmark resumes
+where it stopped. Tables (markdown + CSV) and PNG figures go to ``--out``.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from mmengine.config import Config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tables  # noqa: E402
+
+from taskforget.apis import checkpoint_path, run_name, work_root  # noqa: E402
+from taskforget.checkpoint import load_weights  # noqa: E402
+from taskforget.cli import run_stage  # noqa: E402
+from taskforget.registry import DATASETS, MODELS  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = "configs/cls_cifar10_resnet20_cpu.py"
+# (row name, config suffix; None = DELETE, the base config). "(D_r)" rows use remaining data.
+METHODS = [
+    ("DELETE", None), ("Random Label", "random_label"), ("Negative Gradient", "negative_gradient"),
+    ("Boundary Shrink", "boundary_shrink"), ("Boundary Expand", "boundary_expand"),
+    ("Influence Unlearn", "influence"), ("Learn to Unlearn", "l2ul"),
+    ("Bad Teacher", "bad_teacher"), ("SalUn", "salun"), ("SCRUB (max steps only)", "scrub"),
+    ("UNSIR (noise only)", "unsir"), ("MaGA", "maga"),
+    ("Influence Unlearn (D_r)", "influence_dr"), ("Bad Teacher (D_r)", "bad_teacher_dr"),
+    ("SalUn (D_r)", "salun_dr"), ("SCRUB (D_r)", "scrub_dr"), ("UNSIR (D_r)", "unsir_dr"),
+    ("MaGA (D_r)", "maga_dr"), ("Fine-tune (D_r)", "finetune"),
+    ("Fisher Forgetting (D_r)", "fisher"), ("SSD (D_r)", "ssd"), ("Amnesiac (D_r)", "amnesiac"),
+]
+FORGET_ONLY = [m for m in METHODS if "(D_r)" not in m[0]]
+# About 2x the cost of the other 20-epoch methods on the CPU protocol (two forward/backward
+# passes per forget batch): Table 1 runs them with `--slow-seeds` seeds (the `runs` column).
+SLOW = {"l2ul", "salun_dr"}
+COLUMNS = ["Acc_f", "Acc_r", "Acc_ft", "Acc_rt", "H-Mean", "MIA", "time"]
+HEADERS = {"Acc_f": "Acc_f ↓", "Acc_r": "Acc_r ↑", "Acc_ft": "Acc_ft ↓", "Acc_rt": "Acc_rt ↑",
+           "H-Mean": "H-Mean ↑", "MIA": "MIA ↓ (DELETE conv.)", "time": "time (s)",
+           "uses_dr": "uses D_r", "schedule": "schedule", "runs": "runs"}
+CLASS_SETS = {1: ["airplane"], 2: ["airplane", "automobile"],
+              5: ["airplane", "automobile", "bird", "cat", "deer"]}
+QUICK = {  # tiny scale: a width-8 CNN, 100 train (60 forget) / 20 test images per class
+    "network": dict(type="small_cnn", num_classes=10, width=8),
+    "model.network": dict(type="small_cnn", num_classes=10, width=8),
+    "train_dataloader.dataset.max_per_class": 100, "forget_dataloader.dataset.max_per_class": 60,
+    "val_dataloader.dataset.max_per_class": 20, "test_dataloader.dataset.max_per_class": 20,
+    "pretrain.train_cfg.max_epochs": 8,
+    "pretrain.param_scheduler": [dict(type="OneCycleLR", eta_max=0.05, begin=0, end=8,
+                                      by_epoch=True, convert_to_iter_based=True)],
+    "default_hooks.logger.interval": 1000,
+}
+QUICK_MODEL = dict(num_samples=32, max_samples=16, noise_size=16, noise_steps=3, steps=2,
+                   estimate_batches=2)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="tiny end-to-end run (checks the code)")
+    p.add_argument("--sections", nargs="+", default=["table1", "probe", "tsne", "table5",
+                                                     "table4", "table3"])
+    p.add_argument("--seeds", nargs="+", type=int, help="Table 1 seeds (default 0 1 2)")
+    p.add_argument("--methods", nargs="+", help="config suffixes to run (default: all)")
+    p.add_argument("--slow-seeds", type=int, default=1,
+                   help=f"Table 1 seeds for the slow methods {sorted(SLOW)} (default 1)")
+    p.add_argument("--max-forget-epochs", type=int,
+                   help="cap every method's unlearning epochs (noted in every table)")
+    p.add_argument("--work-dir", help="work root (default work_dirs/cls_cifar10_resnet20_cpu)")
+    p.add_argument("--out", help="tables and figures (default docs/results/classification)")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.seeds = args.seeds or [0, 1]
+        args.work_dir = args.work_dir or "work_dirs/cls_cifar10_quick"
+        args.out = args.out or "work_dirs/cls_cifar10_quick/report"
+    args.seeds = args.seeds or [0, 1, 2]
+    args.work_dir = str(ROOT / (args.work_dir or "work_dirs/cls_cifar10_resnet20_cpu"))
+    args.out = ROOT / (args.out or "docs/results/classification")
+    return args
+
+
+class Bench:
+    """Runs (or reads back) every run of the benchmark."""
+
+    def __init__(self, args):
+        self.args = args
+        self.methods = [m for m in METHODS if args.methods is None
+                        or (m[1] or "delete") in args.methods]
+        args.out.mkdir(parents=True, exist_ok=True)
+
+    def config(self, suffix, seed=0, forget=("airplane",), **options) -> Config:
+        path = BASE if suffix is None else BASE.replace(".py", f"_{suffix}.py")
+        cfg = Config.fromfile(str(ROOT / path))
+        overrides = {"work_root": self.args.work_dir, "randomness.seed": seed,
+                     "forget_classes": list(forget),
+                     # evaluate once, after unlearning (runner.test), not after every epoch
+                     "forget.train_cfg.val_interval": 10_000}
+        if self.args.quick:
+            overrides.update(QUICK)
+            overrides.update({f"model.{k}": v for k, v in QUICK_MODEL.items()
+                              if k in cfg.model})
+            overrides["forget.train_cfg.max_epochs"] = min(cfg.forget.train_cfg.max_epochs, 1)
+        if self.args.max_forget_epochs is not None:
+            overrides["forget.train_cfg.max_epochs"] = min(cfg.forget.train_cfg.max_epochs,
+                                                           self.args.max_forget_epochs)
+        overrides.update(options)
+        cfg.merge_from_dict(overrides)
+        return cfg
+
+    def unlearn(self, cfg: Config) -> dict:
+        """Run the config's method (or read its result back); the record gets the run name."""
+        name = run_name(cfg, "forget")
+        path = work_root(cfg) / "results" / f"{name}.json"
+        if not path.is_file():
+            print(f"[bench] running {name}", flush=True)
+            run_stage(cfg, "forget", name=name)
+        record = json.loads(path.read_text())
+        record["checkpoint"] = str(checkpoint_path(cfg, "forget"))
+        record["schedule"] = schedule(cfg)
+        return record
+
+    def reference(self, stage: str, forget=("airplane",)) -> dict:
+        """The original or the retrain model evaluated beside the original (H-Mean); its time
+        is the training time tools/train.py recorded. Quick mode trains them first."""
+        cfg = self.config(None, forget=forget)
+        ckpt = checkpoint_path(cfg, stage)
+        results = work_root(cfg) / "results"
+        if not ckpt.is_file():
+            if not self.args.quick:
+                return dict(name=ckpt.stem, metrics={}, missing=(
+                    f"{ckpt} missing: python tools/train.py {BASE}"
+                    + (" --retrain --cfg-options forget_classes=" + json.dumps(
+                        list(forget)).replace(" ", "") if stage == "retrain" else "")))
+            run_stage(cfg, stage)
+        path = results / f"eval_{ckpt.stem}.json"
+        if not path.is_file():
+            run_stage(cfg, "test", checkpoint=str(ckpt), name=path.stem)
+        record = json.loads(path.read_text())
+        trained = results / f"{ckpt.stem}.json"
+        record["wall_time_s"] = (json.loads(trained.read_text()).get("wall_time_s")
+                                 if trained.is_file() else None)
+        if stage == "original":
+            record["metrics"].pop("H-Mean", None)
+        record.update(checkpoint=str(ckpt), schedule="-")
+        return record
+
+    # ---- sections -------------------------------------------------------------------------
+    def table1(self):
+        records = [dict(self.reference("original"), row="Original model", seed=0),
+                   dict(self.reference("retrain"), row="Retrain model", seed=0)]
+        for row, suffix in self.methods:
+            seeds = self.args.seeds[:self.args.slow_seeds] if suffix in SLOW else self.args.seeds
+            for seed in seeds:
+                records.append(dict(self.unlearn(self.config(suffix, seed)), row=row, seed=seed))
+        self.write("table1", records, "Table 1 shape: forget 'airplane' (1 class)")
+        groups = tables.group([r for r in records if r["row"] in dict(self.methods)],
+                              lambda r: r["row"])
+        tables.boxplots({c: {n: [r["metrics"][c] for r in recs] for n, recs in groups.items()}
+                         for c in ("Acc_ft", "Acc_rt")}, self.args.out / "fig2_boxplots.png")
+        return records
+
+    def table5(self):
+        records = [dict(self.reference("retrain"), row="Retrain model")]
+        for alpha in (0.0, 0.25, 0.5, 0.75):
+            for t in (1.0, 5.0, 10.0):
+                cfg = self.config(None, **{"model.alpha": alpha, "model.temperature": t,
+                                           "run_suffix": f"_a{alpha:g}_T{t:g}"})
+                records.append(dict(self.unlearn(cfg), row=f"DELETE alpha={alpha:g} T={t:g}"))
+        self.write("table5", records, "Table 5 shape: DELETE's alpha (forgetting condition) and "
+                   "T (retention condition), seed 0")
+
+    def table4(self):
+        methods = self.methods if not self.args.quick else self.methods[:3]
+        methods = [m for m in methods if m in FORGET_ONLY]
+        records = []
+        for k, forget in CLASS_SETS.items():
+            if self.args.quick and k == 5:
+                continue
+            records.append(dict(self.reference("retrain", forget), row="Retrain model", k=k))
+            for row, suffix in methods:
+                records.append(dict(self.unlearn(self.config(suffix, 0, forget)), row=row, k=k))
+        ks = sorted({r["k"] for r in records})
+        for k in ks:
+            self.write(f"table4_{k}class", [r for r in records if r["k"] == k],
+                       f"Table 4 shape: forget {k} class(es) {CLASS_SETS[k]}, seed 0, every "
+                       "method at its single-class learning rate")
+        rows = [m[0] for m in methods]
+        tables.lineplots(ks, {c: {n: [next((r["metrics"].get(c, math.nan) for r in records
+                                             if r["row"] == n and r["k"] == k), math.nan)
+                                       for k in ks] for n in ["Retrain model", *rows]}
+                              for c in ("Acc_ft", "Acc_rt")},
+                         self.args.out / "fig3_fixed_lr.png", xlabel="forgotten classes")
+
+    def table3(self):
+        methods = self.methods if not self.args.quick else self.methods[:3]
+        records = [dict(self.reference("original"), row="Original model"),
+                   dict(self.reference("retrain"), row="Retrain model")]
+        for row, suffix in [m for m in methods if m in FORGET_ONLY]:
+            cfg = self.config(suffix, 0, **{"model.frozen": ["head"],
+                                            "run_suffix": (f"{_suffix(suffix)}_frozenhead")})
+            records.append(dict(self.unlearn(cfg), row=row))
+        self.write("table3", records, "Table 3 shape: classifier layer frozen "
+                   "(`model.frozen=['head']`), only the feature extractor unlearns; seed 0")
+
+    def probe(self):
+        refs = [("Original model", self.reference("original")),
+                ("Retrain model", self.reference("retrain"))]
+        refs += [(row, self.unlearn(self.config(suffix, 0))) for row, suffix in self.methods]
+        lines = ["| model | forget-class probe recall (%) ↓ | remaining-class probe acc. (%) | "
+                 "forget-vs-rest probe AUC ↓ |", "|---|---|---|---|"]
+        csv_rows = ["model,forget_recall,remain_acc,forget_auc"]
+        for row, record in refs:
+            if "missing" in record:
+                continue
+            feats, labels = self.features(record["checkpoint"])
+            recall, remain, auc = linear_probe(feats, labels, self.forget_ids())
+            lines.append(f"| {row} | {recall:.2f} | {remain:.2f} | {auc:.3f} |")
+            csv_rows.append(f"{row},{recall:.4f},{remain:.4f},{auc:.4f}")
+        note = ("Linear probe on frozen penultimate features (`model.features(x)`) of the test "
+                "split (remaining-class and forget-class images), standardized, multinomial "
+                "logistic regression, 5-fold stratified cross-validation (out-of-fold "
+                "predictions). Recall = % of forget-class images the probe assigns to the "
+                "forgotten class; AUC = the probe's forget-vs-rest score ranking. High values "
+                "mean the class is still linearly recoverable from the features.")
+        (self.args.out / "probe.md").write_text("\n".join(lines) + f"\n\n{note}\n")
+        (self.args.out / "probe.csv").write_text("\n".join(csv_rows) + "\n")
+
+    def tsne(self):
+        from sklearn.manifold import TSNE
+        plt = tables._plt()
+        shown = [("Original", self.reference("original")),
+                 ("Retrain", self.reference("retrain")),
+                 ("DELETE", self.unlearn(self.config(None, 0))),
+                 ("Boundary Shrink", self.unlearn(self.config("boundary_shrink", 0)))]
+        shown = [s for s in shown if "missing" not in s[1]]
+        fig, axes = plt.subplots(1, len(shown), figsize=(4.5 * len(shown), 4.5), squeeze=False)
+        for ax, (title, record) in zip(axes[0], shown):
+            feats, labels, preds = self.features(record["checkpoint"], per_class=100, preds=True)
+            emb = TSNE(n_components=2, init="pca", random_state=0,
+                       perplexity=min(30, len(feats) // 4)).fit_transform(feats)
+            forget = np.isin(labels, self.forget_ids())
+            for marker, sel in (("o", ~forget), ("^", forget)):
+                ax.scatter(emb[sel, 0], emb[sel, 1], c=preds[sel], cmap="tab10", vmin=0, vmax=9,
+                           s=6 if marker == "o" else 14, marker=marker)
+            ax.set_title(title)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.suptitle("t-SNE of penultimate features (colour = predicted class, "
+                     "triangles = forgotten class)")
+        fig.tight_layout()
+        fig.savefig(self.args.out / "fig4_tsne.png", dpi=120)
+        plt.close(fig)
+
+    # ---- helpers --------------------------------------------------------------------------
+    def forget_ids(self):
+        return [0]
+
+    @torch.no_grad()
+    def features(self, checkpoint, per_class=None, preds=False):
+        cfg = self.config(None)
+        net = MODELS.build(cfg.model.network.to_dict())
+        load_weights(net, checkpoint)
+        net.eval()
+        ds_cfg = cfg.test_dataloader.dataset.to_dict()
+        ds_cfg.update(split="test", forget_classes=[], subset="all")
+        if per_class is not None:
+            ds_cfg["max_per_class"] = per_class
+        ds = DATASETS.build(ds_cfg)
+        feats, labels, predictions = [], [], []
+        for start in range(0, len(ds), 500):
+            items = [ds[i] for i in range(start, min(start + 500, len(ds)))]
+            x = torch.stack([it["inputs"] for it in items])
+            f = net.features(x)
+            feats.append(f.numpy())
+            predictions.append(net.head(f).argmax(1).numpy())
+            labels += [it["data_samples"]["label"] for it in items]
+        out = (np.concatenate(feats), np.array(labels))
+        return out + (np.concatenate(predictions),) if preds else out
+
+    def write(self, stem, records, title):
+        groups = tables.group(records, lambda r: r["row"])
+        rows = tables.summary_rows(groups, COLUMNS, extra=lambda name, recs: dict(
+            uses_dr="yes" if "(D_r)" in name else "",
+            schedule=recs[0].get("schedule", "-"), runs=len(recs)))
+        missing = [r["missing"] for r in records if "missing" in r]
+        note = (f"{title}. Mean ± sample std over `runs` seeds (a single value when runs = 1). "
+                "`uses D_r` rows (the paper's gray rows) use remaining data. MIA = % of "
+                "forget-set training images the confidence attack calls 'member' (DELETE's "
+                "convention; SalUn's MIA-efficacy = 100 - MIA). time = unlearning wall time "
+                f"(training only). {self.machine()}")
+        if self.args.max_forget_epochs is not None:
+            note += f" Every method's epochs capped at {self.args.max_forget_epochs}."
+        if missing:
+            note += "\n\nMissing: " + "; ".join(missing)
+        tables.write_table(rows, COLUMNS, self.args.out / stem, HEADERS,
+                           ["uses_dr", "schedule", "runs"], note=note)
+
+    def machine(self):
+        return (f"Machine: {os.cpu_count()}-core x86_64 CPU, torch threads "
+                f"{torch.get_num_threads()}" + (", QUICK mode (tiny model and data: checks "
+                                                "the code, not the method)" if self.args.quick
+                                                else ""))
+
+
+def _suffix(suffix):
+    return "" if suffix is None else Config.fromfile(
+        str(ROOT / BASE.replace(".py", f"_{suffix}.py"))).get("run_suffix", "")
+
+
+def schedule(cfg: Config) -> str:
+    """'20 ep SGD 3e-04' style summary of a run's unlearning schedule."""
+    epochs = cfg.forget.train_cfg.max_epochs
+    if epochs == 0:
+        return "weight edit"
+    opt = cfg.forget.optim_wrapper.optimizer
+    return f"{epochs} ep {opt.type} {opt.lr:.0e}"
+
+
+def linear_probe(features, labels, forget_ids, folds=5, seed=0):
+    """Out-of-fold multinomial logistic-regression probe on frozen features.
+
+    Args:
+        features: (N, D) penultimate features.
+        labels: (N,) class labels (every class, forgotten ones included).
+        forget_ids: forgotten class ids.
+
+    Returns:
+        (forget-class recall %, remaining-class accuracy %, forget-vs-rest AUC).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    proba = cross_val_predict(probe, features, labels, cv=cv, method="predict_proba")
+    pred = proba.argmax(1)
+    forget = np.isin(labels, forget_ids)
+    recall = 100.0 * float((pred[forget] == labels[forget]).mean())
+    remain = 100.0 * float((pred[~forget] == labels[~forget]).mean())
+    auc = float(roc_auc_score(forget, proba[:, list(forget_ids)].sum(1)))
+    return recall, remain, auc
+
+
+def main(argv=None):
+    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+    args = parse_args(argv)
+    bench = Bench(args)
+    original = checkpoint_path(bench.config(None), "original")
+    if not args.quick and not original.is_file():
+        sys.exit(f"{original} is missing: train it first with\n"
+                 f"  python tools/train.py {BASE}\n  python tools/train.py {BASE} --retrain")
+    start = time.time()
+    for section in args.sections:
+        if section not in ("table1", "probe", "tsne", "table5", "table4", "table3"):
+            sys.exit(f"unknown section {section!r}")
+        print(f"[bench] section {section}", flush=True)
+        getattr(bench, section)()
+    print(f"[bench] done in {time.time() - start:.0f} s; outputs in {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""The benchmarks' table maths: mean ± std over seeds, H-Mean, the markdown/CSV output."""
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import tables  # noqa: E402
+
+
+def test_mean_std_by_hand():
+    assert tables.mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0, 3)
+    assert tables.mean_std([94.0, 96.0]) == pytest.approx((95.0, 2 ** 0.5, 2))
+    assert tables.mean_std([5.0]) == (5.0, 0.0, 1)
+    mean, _, n = tables.mean_std([])
+    assert n == 0 and mean != mean
+    assert tables.mean_std([1.0, None, float("nan"), 3.0])[:2] == (2.0, 2 ** 0.5)
+    assert tables.format_mean_std([1.0, 2.0, 3.0]) == "2.00 ± 1.00"
+    assert tables.format_mean_std([95.031]) == "95.03" and tables.format_mean_std([]) == "-"
+
+
+def test_h_mean_matches_the_paper():
+    # CIFAR-10 retrain row of Table 1: Acc_rt 95.20, original Acc_ft 97.00 -> 96.09.
+    assert tables.h_mean(95.20, 97.00 - 0.0) == pytest.approx(96.09, abs=0.005)
+    # DELETE row: Acc_rt 95.03, Acc_ft 0 -> 96.00; Table 5 alpha=0.25: 95.49, 37.30 -> 73.47.
+    assert tables.h_mean(95.03, 97.00) == pytest.approx(96.00, abs=0.005)
+    assert tables.h_mean(95.49, 97.00 - 37.30) == pytest.approx(73.47, abs=0.01)
+    assert tables.h_mean(90.0, -3.0) == 0.0
+
+
+def test_grouped_rows_and_written_table(tmp_path):
+    records = [dict(method="A", metrics={"Acc_ft": v, "Acc_rt": 90.0}, wall_time_s=t)
+               for v, t in ((0.0, 10.0), (2.0, 12.0), (4.0, 14.0))]
+    records.append(dict(method="B", metrics={"Acc_ft": 50.0}, wall_time_s=None))
+    rows = tables.summary_rows(tables.group(records, lambda r: r["method"]),
+                               ["Acc_ft", "Acc_rt", "time"],
+                               extra=lambda name, recs: {"runs": len(recs)})
+    assert rows[0]["Acc_ft"] == (2.0, 2.0, 3) and rows[0]["time"] == (12.0, 2.0, 3)
+    assert rows[1]["Acc_rt"][2] == 0 and rows[1]["runs"] == 1
+    md, path = tables.write_table(rows, ["Acc_ft", "Acc_rt", "time"], tmp_path / "t",
+                                  headers={"time": "time (s)"}, label_columns=["runs"],
+                                  note="n = 3 seeds")
+    text = md.read_text().splitlines()
+    assert text[0] == "| method | runs | Acc_ft | Acc_rt | time (s) |"
+    assert text[2] == "| A | 3 | 2.00 ± 2.00 | 90.00 ± 0.00 | 12.00 ± 2.00 |"
+    assert text[3] == "| B | 1 | 50.00 | - | - |" and text[-1] == "n = 3 seeds"
+    rows_csv = list(csv.reader(path.open()))
+    assert rows_csv[0][:5] == ["method", "runs", "Acc_ft_mean", "Acc_ft_std", "Acc_ft_n"]
+    assert rows_csv[1][:5] == ["A", "3", "2.0", "2.0", "3"]
+    assert rows_csv[2][5:8] == ["", "", "0"]
+
+
+def test_plots_write_pngs(tmp_path):
+    box = tables.boxplots({"Acc_ft": {"A": [0, 1, 2], "B": [3, 4]}}, tmp_path / "b.png")
+    line = tables.lineplots([1, 2, 5], {"Acc_rt": {"A": [90, 88, float("nan")]}},
+                            tmp_path / "l.png", xlabel="classes")
+    for p in (box, line):
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
