@@ -3,6 +3,7 @@
 # Settings: ../shared/methods.md (the DELETE authors' recommended CIFAR-10 settings).
 _base_ = ["./cls_cifar10_resnet20_cpu.py"]
 model = dict(_delete_=True, type="Amnesiac", network={{_base_.network}},
-             adapter=dict(type="ClassificationAdapter"), remain_dataloader=dict())
+             adapter=dict(type="ClassificationAdapter"), norm_eval=True,
+             remain_dataloader=dict())
 forget = dict(train_cfg=dict(max_epochs=3),
               optim_wrapper=dict(optimizer=dict(_delete_=True, type="Adam", lr=1e-4)))

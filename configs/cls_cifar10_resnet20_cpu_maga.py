@@ -3,5 +3,6 @@
 # Settings: ../shared/methods.md (the DELETE authors' recommended CIFAR-10 settings).
 _base_ = ["./cls_cifar10_resnet20_cpu.py"]
 model = dict(_delete_=True, type="MaGA", network={{_base_.network}},
-             adapter=dict(type="ClassificationAdapter"), tau=0.3, noise_alpha=0.7)
+             adapter=dict(type="ClassificationAdapter"), norm_eval=True,
+             tau=0.3, noise_alpha=0.7)
 forget = dict(train_cfg=dict(max_epochs=3), optim_wrapper=dict(optimizer=dict(lr=3e-4)))

@@ -2,6 +2,7 @@
 # Settings: ../shared/methods.md (the DELETE authors' recommended CIFAR-10 settings).
 _base_ = ["./cls_cifar10_resnet20_cpu.py"]
 model = dict(_delete_=True, type="UNSIR", network={{_base_.network}},
-             adapter=dict(type="ClassificationAdapter"), noise_steps=25, noise_lr=0.1)
+             adapter=dict(type="ClassificationAdapter"), norm_eval=True,
+             noise_steps=25, noise_lr=0.1)
 forget = dict(train_cfg=dict(max_epochs=2),
               optim_wrapper=dict(optimizer=dict(_delete_=True, type="Adam", lr=1e-4)))

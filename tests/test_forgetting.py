@@ -25,7 +25,7 @@ def tiny_config(work_dir, **overrides):
         "pretrain.train_cfg.max_epochs": 12, "pretrain.train_cfg.val_interval": 100,
         "pretrain.param_scheduler": [dict(type="OneCycleLR", eta_max=0.05, begin=0, end=12,
                                           by_epoch=True, convert_to_iter_based=True)],
-        "forget.train_cfg.max_epochs": 4,
+        "forget.train_cfg.max_epochs": 4, "forget.optim_wrapper.optimizer.lr": 3e-3,
         "default_hooks.logger.interval": 1000,
         **overrides})
     return cfg

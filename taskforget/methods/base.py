@@ -60,7 +60,7 @@ class Unlearner(BaseModel):
             retrained or unlearned model beside the original: ``tools/test.py``).
         frozen: names of student submodules that do not train (e.g. ``('head',)``: Table 3).
         cache_teacher_logits: reuse the teacher's logits per sample; set automatically by
-            ``TeacherCacheHook`` when the forget pipeline is deterministic.
+            ``UnlearningSetupHook`` when the forget pipeline is deterministic.
         norm_eval: keep the student's batch-norm layers in eval mode while unlearning, so
             their running statistics stay the original model's instead of drifting to the
             forget set's (default False: the official DELETE trains them).
