@@ -1,0 +1,138 @@
+"""Segmentation benchmark on real CamVid: forget 'car' from DeepLabV3+.
+
+Rows: original, retrain (car pixels ignored while training), DELETE with the class masked at
+every pixel and only at car pixels, Negative Gradient and Random Label on car pixels. Columns:
+IoU_ft, IoU_rt, mIoU, pixel accuracy, H-Mean analogue, wall time of training/unlearning. Also a
+per-class IoU table and what the car pixels are predicted as after forgetting, an overlay
+figure and a CSV. Resumable: trained models and finished runs (weights + results JSON under
+work_dirs/<experiment>/) are reused; interrupted trainings resume from their last checkpoint.
+
+    OMP_NUM_THREADS=1 python benchmarks/seg_camvid.py [--methods delete ng ...] \\
+        [--cfg-options forget.train_cfg.max_epochs=2]
+"""
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+from mmengine.config import Config, DictAction
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+from seg_overlay import make_overlay  # noqa: E402
+
+from taskforget.apis import checkpoint_path, work_root  # noqa: E402
+from taskforget.cli import run_stage  # noqa: E402
+
+METHODS = {  # key: (row name, config)
+    "delete": ("DELETE (mask: all pixels)", "configs/seg_camvid_car.py"),
+    "delete_labelled": ("DELETE (mask: car pixels)", "configs/seg_camvid_car_labelled.py"),
+    "ng": ("Negative Gradient", "configs/seg_camvid_car_ng.py"),
+    "rl": ("Random Label", "configs/seg_camvid_car_rl.py"),
+}
+MAIN = ("IoU_ft", "IoU_rt", "mIoU", "aAcc", "H-Mean")
+
+
+def load(path: str, options) -> Config:
+    cfg = Config.fromfile(str(ROOT / path))
+    if options:
+        cfg.merge_from_dict(options)
+    return cfg
+
+
+def cached_run(cfg: Config, stage: str, name: str, **kwargs) -> dict:
+    """Reuse ``<work_root>/results/<name>.json`` when it and the weights exist, else run."""
+    result = work_root(cfg) / "results" / f"{name}.json"
+    weights = Path(kwargs.get("checkpoint") or checkpoint_path(cfg, stage))
+    if result.is_file() and weights.is_file():
+        print(f"[seg_camvid] reusing {result}")
+        return json.loads(result.read_text())
+    print(f"[seg_camvid] running {stage}: {name}")
+    return run_stage(cfg, stage, resume=stage in ("original", "retrain"), name=name, **kwargs)
+
+
+def fmt(v) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2f}"
+
+
+def table(head, rows) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    p.add_argument("--out", default=str(ROOT / "docs/results/segmentation"))
+    p.add_argument("--cfg-options", nargs="+", action=DictAction)
+    p.add_argument("--skip-figure", action="store_true")
+    args = p.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    base = load(METHODS["delete"][1], args.cfg_options)
+    original = cached_run(base, "original", "original")
+    retrain = cached_run(base, "retrain", checkpoint_path(base, "retrain").stem)
+    retrain_eval = cached_run(base, "test", "retrain_eval",
+                              checkpoint=str(checkpoint_path(base, "retrain")))
+    runs = {}
+    for key in args.methods:
+        cfg = load(METHODS[key][1], args.cfg_options)
+        try:
+            runs[key] = (cfg, cached_run(cfg, "forget", checkpoint_path(cfg, "forget").stem))
+        except FloatingPointError as exc:  # e.g. Negative Gradient diverging: report, go on
+            print(f"[seg_camvid] {key} diverged: {exc}")
+            runs[key] = (cfg, dict(metrics={}, wall_time_s=None, diverged=True))
+
+    first = next(iter(runs.values()))[1]["metrics"] if runs else retrain_eval["metrics"]
+    original_metrics = {k.split("/", 1)[1]: v for k, v in first.items()
+                        if k.startswith("original/")}
+    rows = [("original", original_metrics, original["wall_time_s"]),
+            ("retrain", retrain_eval["metrics"], retrain["wall_time_s"])]
+    rows += [(METHODS[k][0] + (" (diverged)" if r.get("diverged") else ""), r["metrics"],
+              r["wall_time_s"]) for k, (_, r) in runs.items()]
+
+    head = ["model", *MAIN, "wall time (s)"]
+    main_rows = [[n, *[fmt(m.get(c)) for c in MAIN], fmt(t)] for n, m, t in rows]
+    names = base.class_names
+    per_class = [[c, *[fmt(m.get(f"IoU/{c}")) for _, m, _ in rows]] for c in names]
+    forget_as = [[c, *[fmt(m.get(f"forget_as/{c}")) for _, m, _ in rows]] for c in names]
+    models = [n for n, _, _ in rows]
+    with open(out / "camvid_car.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["model", *MAIN, "wall_time_s",
+                         *[f"IoU/{c}" for c in names], *[f"forget_as/{c}" for c in names]])
+        for n, m, t in rows:
+            writer.writerow([n, *[m.get(c) for c in MAIN], t,
+                             *[m.get(f"IoU/{c}") for c in names],
+                             *[m.get(f"forget_as/{c}") for c in names]])
+    report = [
+        "## CamVid, forget `car` (val split, 101 images at 180x240)\n",
+        table(head, main_rows),
+        "\n### Per-class IoU (%)\n", table(["class", *models], per_class),
+        "\n### What the val images' car pixels are predicted as (% of car pixels)\n",
+        table(["predicted as", *models], forget_as),
+    ]
+    if not args.skip_figure:
+        checkpoints = {"original": checkpoint_path(base, "original"),
+                       "retrain": checkpoint_path(base, "retrain")}
+        checkpoints.update({METHODS[k][0].replace(" (mask: ", "\n("):
+                            checkpoint_path(cfg, "forget") for k, (cfg, r) in runs.items()
+                            if k.startswith("delete") and not r.get("diverged")})
+        make_overlay(base, {k: str(v) for k, v in checkpoints.items()},
+                     str(out / "camvid_car_overlay.png"))
+        report.append("\n![overlays](camvid_car_overlay.png)\n")
+    (out / "camvid_car.md").write_text("".join(report))
+    print("".join(report))
+    print(f"written: {out}/camvid_car.md, camvid_car.csv" +
+          ("" if args.skip_figure else ", camvid_car_overlay.png") +
+          f"  (threads: {os.environ.get('OMP_NUM_THREADS', 'default')})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,9 @@
+# CPU protocol on real CamVid: forget 'car' (pixel-level DELETE, class masked at every pixel)
+# from a DeepLabV3+ ResNet-18 trained from scratch 24 epochs on 128x176 crops (original and
+# retrain 10-30 min each on one core). Evaluation: the 101 val images at full 180x240.
+_base_ = ["./_base_/datasets/camvid.py", "./_base_/models/deeplabv3plus_r18.py",
+          "./_base_/schedules/seg_cpu.py", "./_base_/default_runtime.py"]
+experiment = "seg_camvid_car"
+model = dict(type="DELETE", network={{_base_.network}},
+             adapter=dict(type="SegmentationAdapter", mask_scope="all"),
+             temperature=1.0, alpha=0.0)
