@@ -86,5 +86,5 @@ def overlay_figure(images: Sequence[np.ndarray], labels: Sequence[np.ndarray],
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 11), fontsize=8,
                frameon=False)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=70)
     plt.close(fig)
