@@ -1,0 +1,18 @@
+# Forget identity 0 of the 10-identity group of Extended Yale B (the paper's face protocol
+# shape, runs on 2 CPU cores in minutes): ResNet-18 at 64x64; its encoder comes from
+# configs/face_yaleb_pretrain.py (28 other identities), a new 10-way head is fine-tuned (the
+# "original" model), then DELETE. Retrain = the same fine-tuning without identity 0.
+_base_ = ["./_base_/datasets/yaleb.py", "./_base_/schedules/face_cpu.py",
+          "./_base_/default_runtime.py"]
+experiment = "face_yaleb"
+pretrained_encoder = "work_dirs/face_yaleb_pretrain/original.pth"
+network = dict(type="resnet18_face", num_classes=10)
+# norm_eval: batch-norm statistics stay the original model's while unlearning from one
+# person's ~50 images (updating them on D_f alone costs remaining accuracy; see
+# docs/results/face/README.md). Every method of the benchmark runs this way.
+model = dict(type="DELETE", network=network, adapter=dict(type="ClassificationAdapter"),
+             temperature=1.0, alpha=0.0, norm_eval=True)
+# Fine-tuning: the paper's fixed lr 0.01 (SGD momentum 0.9, wd 5e-4), 15 epochs, bf16.
+pretrain = dict(model=dict(network=dict(init_encoder=pretrained_encoder)),
+                train_cfg=dict(max_epochs=15, val_interval=5),
+                optim_wrapper=dict(optimizer=dict(lr=0.01, nesterov=False)), param_scheduler=[])
