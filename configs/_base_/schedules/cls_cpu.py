@@ -1,6 +1,6 @@
-# CPU protocol (2 cores, no GPU): one-cycle SGD pretraining under bf16 autocast; unlearning in
-# fp32 with the official DELETE optimizer (SGD momentum 0.9, no weight decay), lr 3e-3 for the
-# short schedule.
+# CPU protocol (2 cores, no GPU): one-cycle SGD pretraining and unlearning under bf16 autocast
+# (evaluation stays fp32); DELETE with the official optimizer (SGD momentum 0.9, no weight
+# decay), lr 3e-3 for the short schedule.
 pretrain = dict(
     train_cfg=dict(by_epoch=True, max_epochs=10, val_interval=5),
     optim_wrapper=dict(type="BF16OptimWrapper",
@@ -12,6 +12,7 @@ pretrain = dict(
 )
 forget = dict(
     train_cfg=dict(by_epoch=True, max_epochs=2, val_interval=1),
-    optim_wrapper=dict(optimizer=dict(type="SGD", lr=3e-3, momentum=0.9, weight_decay=0.0)),
+    optim_wrapper=dict(type="BF16OptimWrapper",
+                       optimizer=dict(type="SGD", lr=3e-3, momentum=0.9, weight_decay=0.0)),
     param_scheduler=[],
 )
