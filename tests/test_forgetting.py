@@ -57,9 +57,13 @@ def test_two_classes_at_once(trained):
     cfg, _ = trained
     cfg = cfg.copy()
     cfg.forget_classes = ["airplane", "ship"]
+    # the paper's lr 1e-3 with more steps: at 3e-3 for 4 epochs this weak model keeps only
+    # ~29 of its 52 Acc_rt, at 1e-3 for 16 epochs all of it (measured while writing this test)
+    cfg.merge_from_dict({"forget.optim_wrapper.optimizer.lr": 1e-3,
+                         "forget.train_cfg.max_epochs": 16})
     m = run_stage(cfg, "forget")["metrics"]
     assert m["Acc_ft"] <= 2.0
-    assert m["Acc_rt"] >= m["original/Acc_rt"] - 8.0
+    assert m["Acc_rt"] >= m["original/Acc_rt"] - 5.0
 
 
 def test_bad_forget_requests_fail_before_any_work(tmp_path):
