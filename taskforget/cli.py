@@ -56,4 +56,9 @@ def run_stage(cfg: Config, stage: str, launcher: str = "none", checkpoint: Optio
         path = write_results(record["metrics"], stage_cfg, record["name"], wall_time)
         print(markdown_table([record]))
         print(f"results: {path}")
+    if dist.is_initialized():
+        # every rank waits for rank 0's files, then leaves the group cleanly (an open gloo
+        # group can abort a process at interpreter exit)
+        dist.barrier()
+        dist.destroy_process_group()
     return record
