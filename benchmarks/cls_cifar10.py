@@ -126,7 +126,11 @@ class Bench:
         path = work_root(cfg) / "results" / f"{name}.json"
         if not path.is_file():
             print(f"[bench] running {name}", flush=True)
-            run_stage(cfg, "forget", name=name)
+            try:
+                run_stage(cfg, "forget", name=name)
+            except FloatingPointError as exc:  # NaN loss or NaN outputs: a result, not a crash
+                return dict(name=name, metrics={}, schedule=schedule(cfg),
+                            missing=f"{name} diverged ({str(exc).split(':')[0]})")
         record = json.loads(path.read_text())
         record["checkpoint"] = str(checkpoint_path(cfg, "forget"))
         record["schedule"] = schedule(cfg)

@@ -62,3 +62,10 @@ def test_metric_uses_a_given_original_acc_ft_without_original_predictions():
     results = metric.compute_metrics(_records(10, forget_correct=False))
     assert "MIA" not in results
     assert results["H-Mean"] == pytest.approx(h_mean(100.0, 97.0))
+
+
+def test_diverged_models_are_reported_not_scored():
+    records = _records(5, forget_correct=True)
+    records[0]["prob_true"] = float("nan")
+    with pytest.raises(FloatingPointError, match="diverged"):
+        UnlearningMetric.calculate(records)

@@ -81,6 +81,10 @@ class UnlearningMetric(BaseMetric):
         """Accuracies (and MIA) of one model from per-sample records."""
         fields = {k: np.array([r[k] for r in records])
                   for k in ("label", "pred", "prob_true", "is_train", "is_forget")}
+        if not np.isfinite(fields["prob_true"]).all():
+            raise FloatingPointError(
+                "the model's predicted probabilities contain NaN or inf: its weights diverged "
+                "(lower the unlearning learning rate or the method's step size)")
         is_train, is_forget = fields["is_train"].astype(bool), fields["is_forget"].astype(bool)
         metrics = split_accuracies(fields["label"], fields["pred"], is_train, is_forget)
         members = np.flatnonzero(is_train & ~is_forget)
