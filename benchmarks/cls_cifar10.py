@@ -172,7 +172,8 @@ class Bench:
         self.write("table1", records, "Table 1 shape: forget 'airplane' (1 class)")
         groups = tables.group([r for r in records if r["row"] in dict(self.methods)],
                               lambda r: r["row"])
-        tables.boxplots({c: {n: [r["metrics"][c] for r in recs] for n, recs in groups.items()}
+        tables.boxplots({c: {n: [r["metrics"][c] for r in recs if c in r["metrics"]]
+                             for n, recs in groups.items()}
                          for c in ("Acc_ft", "Acc_rt")}, self.args.out / "fig2_boxplots.png")
         return records
 
