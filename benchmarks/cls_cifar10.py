@@ -25,7 +25,7 @@ from mmengine.config import Config
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tables  # noqa: E402
 
-from taskforget.apis import checkpoint_path, run_name, work_root  # noqa: E402
+from taskforget.apis import checkpoint_path, device_name, run_name, work_root  # noqa: E402
 from taskforget.checkpoint import load_weights  # noqa: E402
 from taskforget.cli import run_stage  # noqa: E402
 from taskforget.registry import DATASETS, MODELS  # noqa: E402
@@ -47,7 +47,7 @@ METHODS = [
 FORGET_ONLY = [m for m in METHODS if "(D_r)" not in m[0]]
 # About 2x the cost of the other 20-epoch methods on the CPU protocol (two forward/backward
 # passes per forget batch): Table 1 runs them with `--slow-seeds` seeds (the `runs` column).
-SLOW = {"l2ul", "salun_dr"}
+SLOW = {"l2ul", "salun_dr"}  # and every method that trains on D_r (45,000 images per epoch)
 COLUMNS = ["Acc_f", "Acc_r", "Acc_ft", "Acc_rt", "H-Mean", "MIA", "time"]
 HEADERS = {"Acc_f": "Acc_f ↓", "Acc_r": "Acc_r ↑", "Acc_ft": "Acc_ft ↓", "Acc_rt": "Acc_rt ↑",
            "H-Mean": "H-Mean ↑", "MIA": "MIA ↓ (DELETE conv.)", "time": "time (s)",
@@ -76,7 +76,7 @@ def parse_args(argv=None):
     p.add_argument("--seeds", nargs="+", type=int, help="Table 1 seeds (default 0 1 2)")
     p.add_argument("--methods", nargs="+", help="config suffixes to run (default: all)")
     p.add_argument("--slow-seeds", type=int, default=1,
-                   help=f"Table 1 seeds for the slow methods {sorted(SLOW)} (default 1)")
+                   help=f"Table 1 seeds for the D_r methods and {sorted(SLOW)} (default 1)")
     p.add_argument("--max-forget-epochs", type=int,
                    help="cap every method's unlearning epochs (noted in every table)")
     p.add_argument("--work-dir", help="work root (default work_dirs/cls_cifar10_resnet20_cpu)")
@@ -129,8 +129,12 @@ class Bench:
             try:
                 run_stage(cfg, "forget", name=name)
             except FloatingPointError as exc:  # NaN loss or NaN outputs: a result, not a crash
-                return dict(name=name, metrics={}, schedule=schedule(cfg),
-                            missing=f"{name} diverged ({str(exc).split(':')[0]})")
+                # recorded like a finished run, so a resumed benchmark does not repeat it
+                missing = f"{name} diverged ({str(exc).split(':')[0]})"
+                print(f"[bench] {missing}", flush=True)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(dict(name=name, metrics={}, missing=missing,
+                                                device=device_name())))
         record = json.loads(path.read_text())
         record["checkpoint"] = str(checkpoint_path(cfg, "forget"))
         record["schedule"] = schedule(cfg)
@@ -166,7 +170,8 @@ class Bench:
         records = [dict(self.reference("original"), row="Original model", seed=0),
                    dict(self.reference("retrain"), row="Retrain model", seed=0)]
         for row, suffix in self.methods:
-            seeds = self.args.seeds[:self.args.slow_seeds] if suffix in SLOW else self.args.seeds
+            slow = suffix in SLOW or "(D_r)" in row
+            seeds = self.args.seeds[:self.args.slow_seeds] if slow else self.args.seeds
             for seed in seeds:
                 records.append(dict(self.unlearn(self.config(suffix, seed)), row=row, seed=seed))
         self.write("table1", records, "Table 1 shape: forget 'airplane' (1 class)")
@@ -305,7 +310,7 @@ class Bench:
                 "`uses D_r` rows (the paper's gray rows) use remaining data. MIA = % of "
                 "forget-set training images the confidence attack calls 'member' (DELETE's "
                 "convention; SalUn's MIA-efficacy = 100 - MIA). time = unlearning wall time "
-                f"(training only). {self.machine()}")
+                f"(training only). {self.machine(records)}")
         if self.args.max_forget_epochs is not None:
             note += f" Every method's epochs capped at {self.args.max_forget_epochs}."
         if missing:
@@ -313,9 +318,10 @@ class Bench:
         tables.write_table(rows, COLUMNS, self.args.out / stem, HEADERS,
                            ["uses_dr", "schedule", "runs"], note=note)
 
-    def machine(self):
-        return (f"Machine: {os.cpu_count()}-core x86_64 CPU, torch threads "
-                f"{torch.get_num_threads()}" + (", QUICK mode (tiny model and data: checks "
+    def machine(self, records=()):
+        devices = sorted({r["device"] for r in records if r.get("device")}) or [device_name()]
+        return (f"Runs on: {', '.join(devices)} (this table written on {device_name()}, "
+                f"{os.cpu_count()} CPU cores)" + (", QUICK mode (tiny model and data: checks "
                                                 "the code, not the method)" if self.args.quick
                                                 else ""))
 

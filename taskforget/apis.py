@@ -119,6 +119,12 @@ def build_stage_config(cfg: Config, stage: str, checkpoint: Optional[str] = None
     return cfg
 
 
+def device_name() -> str:
+    """The device runs are recorded on: the GPU's name, or the CPU thread count."""
+    return (torch.cuda.get_device_name() if torch.cuda.is_available()
+            else f"cpu x{torch.get_num_threads()} threads")
+
+
 def write_results(metrics: Dict[str, float], cfg: Config, name: str,
                   wall_time_s: Optional[float] = None) -> Path:
     """Write ``<work_root>/results/<name>.json`` and a markdown row beside it."""
@@ -127,8 +133,7 @@ def write_results(metrics: Dict[str, float], cfg: Config, name: str,
     record = dict(name=name, experiment=cfg.experiment, forget_classes=list(
         cfg.forget_classes) if not isinstance(cfg.forget_classes, (str, int))
         else [cfg.forget_classes], metrics=metrics, wall_time_s=wall_time_s,
-        mia_convention=MIA_CONVENTION, device=torch.cuda.get_device_name()
-        if torch.cuda.is_available() else f"cpu x{torch.get_num_threads()} threads")
+        mia_convention=MIA_CONVENTION, device=device_name())
     path = out / f"{name}.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=2))

@@ -124,7 +124,7 @@ CASES = {
     "MaGA": (dict(lr=3e-2, epochs=3, noise_size=16, noise_steps=5), 0.2, 0.5),
     "MaGA(D_r)": (dict(lr=3e-2, epochs=3, noise_size=16, noise_steps=5,
                        estimate_batches=4), 0.2, 0.6),
-    "SSD(D_r)": (dict(epochs=0, alpha=5.0), 0.1, 0.9),
+    "SSD(D_r)": (dict(epochs=0, alpha=10.0), 0.1, 0.9),  # the recommended alpha
     # One Newton step on a weak 10-class model: forgets, but costs much remaining accuracy.
     "InfluenceUnlearn": (dict(epochs=0, alpha=0.2, num_samples=64), 0.1, 0.2),
     "InfluenceUnlearn(D_r)": (dict(epochs=0, alpha=0.6, num_samples=64), 0.1, 0.4),

@@ -207,9 +207,15 @@ class SSD(_ScrubbingUnlearner):
     far more to D_f than to the training data.
 
     Importance = mean over batches of the squared gradient of the cross-entropy: ``I_D`` over
-    the training data (D_r batches and D_f), ``I_f`` over D_f. Where ``I_f > alpha I_D``:
+    D_r batches, ``I_f`` over D_f batches. Where ``I_f > alpha I_D``:
     ``theta *= min(lambda I_D / I_f, 1)``; other weights are untouched. Uses D_r (``I_D`` cannot
     be had from D_f alone); no training. alpha 10, lambda 1.
+
+    The original's ``I_D`` runs over shuffled training batches, where forget samples are a
+    ~1/K minority inside each batch. Averaging whole D_f batches into ``I_D`` instead (at their
+    share n_f / (n_f + n_r)) would give ``I_D >= share * I_f``, so ``I_f > alpha I_D`` could
+    never hold for alpha >= 1 / share (10 on CIFAR-10) and SSD would change nothing; D_r
+    batches alone are the closest forget-free stand-in.
 
     Args:
         alpha: selection threshold.
@@ -235,11 +241,7 @@ class SSD(_ScrubbingUnlearner):
 
     def prepare(self, forget_loader) -> None:
         importance_f = self._importance(self.iterate(forget_loader))
-        n_f = len(forget_loader)
-        importance_r = self._importance(self.iterate(self.remain_dataloader, self.max_batches))
-        n_r = min(len(self.remain_dataloader), self.max_batches or len(self.remain_dataloader))
-        importance_d = {k: (importance_f[k] * n_f + importance_r[k] * n_r) / (n_f + n_r)
-                        for k in importance_f}
+        importance_d = self._importance(self.iterate(self.remain_dataloader, self.max_batches))
         self.dampen(importance_d, importance_f)
 
     @torch.no_grad()
