@@ -1,8 +1,10 @@
-"""The benchmarks' table maths: mean ± std over seeds, H-Mean, the markdown/CSV output."""
+"""The benchmarks' maths and bookkeeping: mean ± std over seeds, H-Mean, the markdown/CSV output,
+the linear probe, divergence records."""
 import csv
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -57,3 +59,40 @@ def test_plots_write_pngs(tmp_path):
                             tmp_path / "l.png", xlabel="classes")
     for p in (box, line):
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_linear_probe_finds_a_separable_forget_class_and_not_a_merged_one():
+    import cls_cifar10
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 60)
+    centres = 4.0 * np.eye(4, 8)
+    separable = centres[labels] + rng.normal(size=(240, 8))
+    recall, remain, auc = cls_cifar10.linear_probe(separable, labels, [0])
+    assert recall > 90 and remain > 90 and auc > 0.98
+    # class 0's features drawn like class 1's: the probe can only guess between the two (recall
+    # ~50), and ranks class 0 above class 1 at chance (AUC ~ (0.5 + 2 x 1.0) / 3)
+    merged = centres[np.where(labels == 0, 1, labels)] + rng.normal(size=(240, 8))
+    recall, remain, auc = cls_cifar10.linear_probe(merged, labels, [0])
+    assert recall < 70 and auc < 0.9
+
+
+def test_benchmark_records_a_diverged_run_and_does_not_repeat_it(tmp_path, monkeypatch):
+    import cls_cifar10
+
+    calls = []
+
+    def diverge(cfg, stage, name=None, **kwargs):
+        calls.append(name)
+        raise FloatingPointError("loss became nan at epoch 1, iteration 3: lower the lr")
+
+    monkeypatch.setattr(cls_cifar10, "run_stage", diverge)
+    bench = cls_cifar10.Bench(cls_cifar10.parse_args(
+        ["--work-dir", str(tmp_path / "w"), "--out", str(tmp_path / "out")]))
+    cfg = bench.config("negative_gradient")
+    first = bench.unlearn(cfg)
+    second = bench.unlearn(cfg)
+    assert calls == ["negativegradient_airplane_seed0"]
+    assert first["missing"] == second["missing"] == (
+        "negativegradient_airplane_seed0 diverged (loss became nan at epoch 1, iteration 3)")
+    assert first["metrics"] == {}
