@@ -262,3 +262,21 @@ def test_boundary_expand_exports_the_original_layout(original):
     state = model.export_state_dict()
     assert set(state) == set(torch.load(original["path"], weights_only=True))
     assert state["head.weight"].shape == (10, 64)
+
+
+def test_ssd_training_batches_mix_forget_samples_in_at_their_share():
+    def samples(n, label, uid0):
+        return [dict(inputs=torch.full((3, 8, 8), float(uid0 + i)),
+                     data_samples=dict(label=label, uid=uid0 + i)) for i in range(n)]
+
+    remain = DataLoader(samples(90, 1, 100), batch_size=30)
+    forget = DataLoader(samples(10, 0, 0), batch_size=4)
+    model = SSD(NETWORK, ADAPTER, remain_dataloader=remain)
+    batches = list(model._training_batches(forget))
+    assert [len(b["inputs"]) for b in batches] == [30, 30, 30]
+    # 30 x 10 / (10 + 90) = 3 forget rows first in each batch, cycling through D_f in order
+    uids = [b["data_samples"]["uid"].tolist() for b in batches]
+    assert [u[:3] for u in uids] == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+    assert uids[0][3:] == list(range(103, 130))
+    assert all(torch.equal(b["inputs"][:, 0, 0, 0], b["data_samples"]["uid"].float())
+               for b in batches)

@@ -206,16 +206,16 @@ class SSD(_ScrubbingUnlearner):
     """Selective Synaptic Dampening (Foster et al., AAAI 2024): dampen the weights that matter
     far more to D_f than to the training data.
 
-    Importance = mean over batches of the squared gradient of the cross-entropy: ``I_D`` over
-    D_r batches, ``I_f`` over D_f batches. Where ``I_f > alpha I_D``:
+    Importance = mean over batches of the squared gradient of the batch's mean cross-entropy:
+    ``I_f`` over D_f batches, ``I_D`` over training batches, which (as the original's shuffled
+    training loader) are D_r batches with forget samples mixed in at their share of the
+    training set, n_f / (n_f + n_r). Where ``I_f > alpha I_D``:
     ``theta *= min(lambda I_D / I_f, 1)``; other weights are untouched. Uses D_r (``I_D`` cannot
     be had from D_f alone); no training. alpha 10, lambda 1.
 
-    The original's ``I_D`` runs over shuffled training batches, where forget samples are a
-    ~1/K minority inside each batch. Averaging whole D_f batches into ``I_D`` instead (at their
-    share n_f / (n_f + n_r)) would give ``I_D >= share * I_f``, so ``I_f > alpha I_D`` could
-    never hold for alpha >= 1 / share (10 on CIFAR-10) and SSD would change nothing; D_r
-    batches alone are the closest forget-free stand-in.
+    Averaging whole D_f batches into ``I_D`` instead would give ``I_D >= share * I_f``, so the
+    rule could never fire for alpha >= 1 / share (10 on CIFAR-10); D_r batches alone (no
+    forget samples at all) make ``I_D`` smaller and SSD far more destructive.
 
     Args:
         alpha: selection threshold.
@@ -241,8 +241,25 @@ class SSD(_ScrubbingUnlearner):
 
     def prepare(self, forget_loader) -> None:
         importance_f = self._importance(self.iterate(forget_loader))
-        importance_d = self._importance(self.iterate(self.remain_dataloader, self.max_batches))
+        importance_d = self._importance(self._training_batches(forget_loader))
         self.dampen(importance_d, importance_f)
+
+    def _training_batches(self, forget_loader):
+        """D_r batches whose first rows are replaced by forget samples at their share of the
+        training set, cycling through D_f."""
+        forget = [_rows(b) for b in self.iterate(forget_loader)]
+        pool = {key: torch.cat([b[key] for b in forget]) for key in forget[0]}
+        n_f, n_r = len(pool["inputs"]), len(self.remain_dataloader.dataset)
+        start = 0
+        for batch in self.iterate(self.remain_dataloader, self.max_batches):
+            rows = _rows(batch)
+            k = round(len(rows["inputs"]) * n_f / (n_f + n_r))
+            take = torch.arange(start, start + k) % n_f
+            start += k
+            mixed = {key: torch.cat([pool[key][take.to(v.device)], v[k:]])
+                     for key, v in rows.items()}
+            yield {"inputs": mixed.pop("inputs"),
+                   "data_samples": {key[3:]: v for key, v in mixed.items()}}
 
     @torch.no_grad()
     def dampen(self, importance_d: Dict[str, Tensor], importance_f: Dict[str, Tensor]) -> None:
@@ -251,3 +268,10 @@ class SSD(_ScrubbingUnlearner):
             selected = importance_f[k] > self.alpha * importance_d[k]
             factor = (self.dampening * importance_d[k] / importance_f[k].clamp(min=1e-30))
             p.mul_(torch.where(selected, factor.clamp(max=1.0), torch.ones_like(p)))
+
+
+def _rows(batch: dict) -> dict:
+    """``{'inputs': ..., 'data_samples': {...}}`` flattened to row-indexable tensors."""
+    return {"inputs": batch["inputs"],
+            **{f"ds.{k}": v for k, v in batch["data_samples"].items()}}
+
