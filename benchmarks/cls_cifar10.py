@@ -133,8 +133,10 @@ class Bench:
                 missing = f"{name} diverged ({str(exc).split(':')[0]})"
                 print(f"[bench] {missing}", flush=True)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps(dict(name=name, metrics={}, missing=missing,
-                                                device=device_name())))
+                tmp = path.with_suffix(".json.tmp")
+                tmp.write_text(json.dumps(dict(name=name, metrics={}, missing=missing,
+                                               device=device_name())))
+                os.replace(tmp, path)
         record = json.loads(path.read_text())
         record["checkpoint"] = str(checkpoint_path(cfg, "forget"))
         record["schedule"] = schedule(cfg)

@@ -274,4 +274,3 @@ def _rows(batch: dict) -> dict:
     """``{'inputs': ..., 'data_samples': {...}}`` flattened to row-indexable tensors."""
     return {"inputs": batch["inputs"],
             **{f"ds.{k}": v for k, v in batch["data_samples"].items()}}
-
