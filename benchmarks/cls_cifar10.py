@@ -25,7 +25,7 @@ from mmengine.config import Config
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tables  # noqa: E402
 
-from taskforget.apis import checkpoint_path, device_name, run_name, work_root  # noqa: E402
+from taskforget.apis import checkpoint_path, device_name, run_name, work_root, write_json_atomic  # noqa: E402
 from taskforget.checkpoint import load_weights  # noqa: E402
 from taskforget.cli import run_stage  # noqa: E402
 from taskforget.registry import DATASETS, MODELS  # noqa: E402
@@ -133,10 +133,8 @@ class Bench:
                 missing = f"{name} diverged ({str(exc).split(':')[0]})"
                 print(f"[bench] {missing}", flush=True)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(".json.tmp")
-                tmp.write_text(json.dumps(dict(name=name, metrics={}, missing=missing,
-                                               device=device_name())))
-                os.replace(tmp, path)
+                write_json_atomic(path, dict(name=name, metrics={}, missing=missing,
+                                             device=device_name()))
         record = json.loads(path.read_text())
         record["checkpoint"] = str(checkpoint_path(cfg, "forget"))
         record["schedule"] = schedule(cfg)

@@ -27,16 +27,21 @@ def main():
     p.add_argument("--lrs", type=float, nargs="+", default=[1e-4, 3e-4, 1e-3])
     p.add_argument("--epochs", type=int, nargs="+", default=[5, 10, 20])
     p.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 4.0])
+    p.add_argument("--pipelines", nargs="+", default=["train"], choices=["train", "forget"],
+                   help="D_f augmentation: the config's train_pipeline (the paper's) or its "
+                        "stronger forget_pipeline")
     p.add_argument("--out", default="docs/results/face/yaleb_sweep.md")
     args = p.parse_args()
     base = Config.fromfile(str(ROOT.parent / args.config))
     rows = []
-    for lr, epochs, t in itertools.product(args.lrs, args.epochs, args.temperatures):
+    for pipe, lr, epochs, t in itertools.product(args.pipelines, args.lrs, args.epochs,
+                                                 args.temperatures):
         per_id = []
         for fid in args.val_ids:
             cfg = method_config(base, "DELETE")
-            tag = f"_lr{lr:g}_ep{epochs}_T{t:g}"
+            tag = f"_lr{lr:g}_ep{epochs}_T{t:g}" + ("" if pipe == "train" else f"_{pipe}aug")
             cfg.merge_from_dict({"forget_classes": [fid], "run_suffix": tag,
+                                 "forget_dataloader.dataset.pipeline": base[f"{pipe}_pipeline"],
                                  "forget.optim_wrapper.optimizer.lr": lr,
                                  "forget.train_cfg.max_epochs": epochs,
                                  "forget.train_cfg.val_interval": 10_000,
@@ -44,16 +49,16 @@ def main():
             per_id.append(cached(cfg, "forget", f"sweep_id{fid}{tag}")["metrics"])
         cells = [f"{m[k]:.2f}" for m in per_id for k in ("Acc_ft", "Acc_rt", "H-Mean")]
         mean_h = float(np.mean([m["H-Mean"] for m in per_id]))
-        rows.append((mean_h, f"| {lr:g} | {epochs} | {t:g} | " + " | ".join(cells)
+        rows.append((mean_h, f"| {pipe} | {lr:g} | {epochs} | {t:g} | " + " | ".join(cells)
                      + f" | {mean_h:.2f} |"))
     head = " | ".join(f"id{i} {k}" for i in args.val_ids for k in ("Acc_ft", "Acc_rt", "H-Mean"))
     best = max(rows)[1]
     text = (f"## DELETE schedule sweep on validation identities {args.val_ids} "
-            f"({args.config})\n\n| lr | epochs | T | {head} | mean H-Mean |\n|"
-            + "---|" * (4 + 3 * len(args.val_ids)) + "\n"
+            f"({args.config})\n\n| D_f pipeline | lr | epochs | T | {head} | mean H-Mean |\n|"
+            + "---|" * (5 + 3 * len(args.val_ids)) + "\n"
             + "\n".join(r for _, r in rows) + f"\n\nBest mean H-Mean: {best}\n\n"
-            "Command: `python benchmarks/face_sweep.py` (SGD momentum 0.9, batch 16, "
-            "norm_eval, one seed).\n")
+            f"Command: `python benchmarks/face_sweep.py {' '.join(sys.argv[1:])}` (SGD "
+            "momentum 0.9, batch 16, norm_eval, one seed).\n")
     out = ROOT.parent / args.out
     out.write_text(text)
     print(text)

@@ -134,11 +134,16 @@ def write_results(metrics: Dict[str, float], cfg: Config, name: str,
         cfg.forget_classes) if not isinstance(cfg.forget_classes, (str, int))
         else [cfg.forget_classes], metrics=metrics, wall_time_s=wall_time_s,
         mia_convention=MIA_CONVENTION, device=device_name())
-    path = out / f"{name}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    os.replace(tmp, path)
+    path = write_json_atomic(out / f"{name}.json", record)
     path.with_suffix(".md").write_text(markdown_table([record]))
+    return path
+
+
+def write_json_atomic(path: Path, obj) -> Path:
+    """Write ``obj`` as JSON so that a crash never leaves a half-written file at ``path``."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2))
+    os.replace(tmp, path)
     return path
 
 

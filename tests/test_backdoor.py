@@ -77,6 +77,17 @@ def test_eval_and_stamp_sets(tmp_path):
     item = st[39]["inputs"]
     assert torch.allclose(item[:, :2, :2], torch.ones(3, 2, 2))
     assert torch.equal(item[:, 2:, 2:], st[19]["inputs"][:, 2:, 2:])
+    # the same trigger shifted (Neural Cleanse with nc_shift): the 2x2 white block moves
+    # cyclically, so exactly 4 pixels per channel are white and the rest is untouched
+    shifted = Trigger(masks, np.ones((1, 32, 32, 3)), random_position=True)
+    image = np.zeros((32, 32, 3), np.uint8)
+    offsets = set()
+    for seed in range(20):
+        out = shifted.stamp(image, np.random.default_rng(seed))
+        ys, xs = np.nonzero(out[..., 0])
+        assert len(ys) == 4 and (out[ys, xs] == 255).all() and out.sum() == 4 * 3 * 255
+        offsets.add((ys.min(), xs.min()))
+    assert len(offsets) > 10
     with pytest.raises(ValueError, match="mode 'stamp' needs trigger"):
         BackdoorDataset(inner, attack, mode="stamp")
 
@@ -85,9 +96,10 @@ def test_scores_and_anomaly_index_by_hand():
     labels = np.array([0, 1, 2, 1, 2, 0, 1])
     preds = np.array([0, 1, 0, 0, 2, 0, 1])
     triggered = np.array([0, 0, 0, 1, 1, 1, 1], bool)
-    # clean: 2 of 3 right; triggered non-target (rows 3, 4, 6): one sent to target 0
+    # clean: 2 of 3 right; triggered non-target (rows 3, 4, 6): one sent to target 0;
+    # clean non-target (rows 1, 2): row 2 sent to target 0
     scores = backdoor_scores(labels, preds, triggered, target=0)
-    assert scores == pytest.approx(dict(Acc=200 / 3, ASR=100 / 3))
+    assert scores == pytest.approx(dict(Acc=200 / 3, ASR=100 / 3, ASR_clean=50.0))
     records = [dict(label=int(y), pred=int(p), triggered=bool(t), original=dict(
         label=int(y), pred=0)) for y, p, t in zip(labels, preds, triggered)]
     out = BackdoorMetric.calculate(records, 0)

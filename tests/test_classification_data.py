@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from taskforget.datasets import ForgetSplitError
+from taskforget.datasets.transforms import build_pipeline
 from taskforget.tasks.classification.datasets import ImageFolderClassification, TinyImageNet
 from taskforget.tasks.classification.models import (
     resnet8,
@@ -37,6 +38,20 @@ def test_augmented_pipelines_are_detected():
     train = [dict(type="HorizontalFlip"), dict(type="ToTensorV2")]
     ds = ImageFolderClassification(root="cifar10", split="test", max_per_class=1, pipeline=train)
     assert ds.augment
+
+
+def test_augmentation_follows_the_numpy_seed():
+    steps = [dict(type="RandomCrop", height=8, width=8), dict(type="HorizontalFlip")]
+    image = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
+
+    def crops(seed):
+        np.random.seed(seed)
+        pipeline = build_pipeline(steps)
+        return [pipeline(image=image)["image"] for _ in range(5)]
+
+    first, again, other = crops(0), crops(0), crops(1)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
 
 
 def test_empty_forget_set_is_refused(tmp_path):

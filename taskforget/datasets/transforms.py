@@ -2,6 +2,7 @@
 from typing import Optional, Sequence
 
 import albumentations as A
+import numpy as np
 from albumentations.pytorch import ToTensorV2
 
 # Transforms that map an input to one fixed output; anything else counts as random, so the
@@ -13,7 +14,9 @@ _DETERMINISTIC = (A.Normalize, ToTensorV2, A.Resize, A.PadIfNeeded, A.CenterCrop
 def build_pipeline(steps: Optional[Sequence[dict]]) -> Optional[A.Compose]:
     """Build ``A.Compose`` from ``[dict(type='RandomCrop', height=32, width=32), ...]``.
 
-    ``type`` names a class in ``albumentations`` (or ``ToTensorV2``).
+    ``type`` names a class in ``albumentations`` (or ``ToTensorV2``). albumentations draws from
+    its own generator, not numpy's; it is seeded from numpy's global one (which the runner's
+    ``randomness.seed`` sets), so a seeded run augments the same way every time.
     """
     if steps is None:
         return None
@@ -25,7 +28,7 @@ def build_pipeline(steps: Optional[Sequence[dict]]) -> Optional[A.Compose]:
         if cls is None:
             raise ValueError(f"unknown albumentations transform {name!r} in the pipeline")
         transforms.append(cls(**step))
-    return A.Compose(transforms)
+    return A.Compose(transforms, seed=int(np.random.randint(2**31 - 1)))
 
 
 def is_random_pipeline(pipeline: Optional[A.Compose]) -> bool:

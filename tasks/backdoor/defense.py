@@ -7,6 +7,7 @@ Config keys (see ``configs/backdoor_cifar10_k3.py``):
                                   # fine-tune / Fine-Pruning / NAD baselines)
         neural_cleanse=dict(...), # kwargs of recovery.neural_cleanse (also the detector)
         baeraser=dict(patch_size='auto', ...),  # kwargs of recovery.baeraser_recover
+        nc_shift=False,           # stamp the Neural Cleanse trigger at random cyclic shifts
     )
 
 Neural Cleanse always runs first when a trigger is to be recovered: it flags the target label
@@ -53,7 +54,7 @@ def pixel_model(cfg: Config, checkpoint: str) -> Normalized:
 
 def save_trigger_png(trigger: Trigger, path: Path, count: int = 16, scale: int = 8) -> Path:
     """PNG of the trigger: up to ``count`` patches side by side, or mask | pattern | m*p."""
-    if trigger.random_position:
+    if len(trigger.masks) > 1:
         tiles = [trigger.patterns[i] * trigger.masks[i][..., None]
                  for i in range(min(count, len(trigger.masks)))]
     else:
@@ -121,7 +122,8 @@ def recover_trigger(cfg: Config, checkpoint: str, root: Path, reuse: bool = True
     flagged = report["flagged"]
     if flagged is None:
         return report
-    out_dir = root / defense.recover
+    shift = defense.recover == "neural_cleanse" and defense.get("nc_shift", False)
+    out_dir = root / (defense.recover + ("_shift" if shift else ""))
     key = _key(checkpoint, {k: defense.get(k) for k in ("neural_cleanse", "baeraser")})
     cached = _cached(out_dir / "trigger.json", key, reuse)
     if cached is not None:
@@ -134,7 +136,7 @@ def recover_trigger(cfg: Config, checkpoint: str, root: Path, reuse: bool = True
     start = time.perf_counter()
     record: Dict = dict(key=key)
     if defense.recover == "neural_cleanse":
-        trigger = nc_trigger(nc, flagged)
+        trigger = nc_trigger(nc, flagged, shift)
         record["recovered_asr"] = 100 * nc_asr(model, images, labels, nc, flagged)
     else:
         kwargs = dict(defense.get("baeraser", {}))
@@ -195,5 +197,6 @@ def _write(report: Dict, out_dir: Path) -> Dict:
     m = report.get("metrics", {})
     print(f"{report['name']}: ASR {m.get('ASR_original', float('nan')):.2f} -> "
           f"{m.get('ASR', float('nan')):.2f}  clean Acc {m.get('Acc_original', float('nan')):.2f}"
-          f" -> {m.get('Acc', float('nan')):.2f}  ({out_dir / 'report.json'})")
+          f" -> {m.get('Acc', float('nan')):.2f}  (clean non-target images called the target: "
+          f"{m.get('ASR_clean', float('nan')):.2f})  ({out_dir / 'report.json'})")
     return report

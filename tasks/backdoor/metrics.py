@@ -19,8 +19,10 @@ def backdoor_scores(labels: np.ndarray, preds: np.ndarray, triggered: np.ndarray
 
     Returns:
         ``Acc``: accuracy on untriggered images; ``ASR``: fraction of triggered images whose
-        true class is not the target that are classified as the target. A key is left out
-        when its group is empty.
+        true class is not the target that are classified as the target; ``ASR_clean``: the
+        same fraction on untriggered non-target images, i.e. the ASR a model would show if the
+        trigger did nothing (its ordinary confusion into the target class). A key is left
+        out when its group is empty.
     """
     labels, preds, triggered = map(np.asarray, (labels, preds, triggered))
     triggered = triggered.astype(bool)
@@ -30,6 +32,9 @@ def backdoor_scores(labels: np.ndarray, preds: np.ndarray, triggered: np.ndarray
     attacked = triggered & (labels != target)
     if attacked.any():
         out["ASR"] = 100.0 * float((preds[attacked] == target).mean())
+    clean_other = ~triggered & (labels != target)
+    if clean_other.any():
+        out["ASR_clean"] = 100.0 * float((preds[clean_other] == target).mean())
     return out
 
 

@@ -68,8 +68,10 @@ class BadNetsAttack:
 class Trigger:
     """A trigger to stamp: ``masks`` (M, h, w) in [0, 1] and ``patterns`` (M, h, w, 3) in [0, 1].
 
-    ``random_position``: each image gets one of the M patches at a random position (the patches
-    are smaller than the image); otherwise the single full-image mask is applied in place.
+    ``random_position``: each image gets one of the M patches at a random position; an
+    image-sized mask is then shifted cyclically by a random offset (a BadNets trigger can sit
+    anywhere, but a mask recovered by Neural Cleanse marks one place). Otherwise the single
+    full-image mask is applied in place.
     """
 
     masks: np.ndarray
@@ -106,7 +108,11 @@ class Trigger:
         index = int(rng.integers(len(self.masks)))
         mask, pattern = self.masks[index][..., None], self.patterns[index] * 255.0
         h, w = mask.shape[:2]
-        if self.random_position:
+        if self.random_position and (h, w) == image.shape[:2]:
+            shift = (int(rng.integers(h)), int(rng.integers(w)))
+            mask, pattern = np.roll(mask, shift, (0, 1)), np.roll(pattern, shift, (0, 1))
+            y = x = 0
+        elif self.random_position:
             if h > image.shape[0] or w > image.shape[1]:
                 raise ValueError(f"trigger {h}x{w} larger than the image {image.shape[:2]}")
             y = int(rng.integers(image.shape[0] - h + 1))

@@ -247,10 +247,11 @@ def baeraser_recover(model: nn.Module, images: Tensor, target: int, patch_size: 
     return dict(trigger=trigger, asr=asr, mi=float(mi), loss=float(loss))
 
 
-def nc_trigger(result: Dict, label: int) -> Trigger:
-    """The Neural Cleanse mask and pattern of ``label`` as a fixed-position :class:`Trigger`."""
+def nc_trigger(result: Dict, label: int, shift: bool = False) -> Trigger:
+    """The Neural Cleanse mask and pattern of ``label`` as a :class:`Trigger`: applied in place,
+    or (``shift``) shifted cyclically by a random offset per stamped image."""
     return Trigger(result["masks"][label][None], result["patterns"][label][None],
-                   random_position=False)
+                   random_position=shift)
 
 
 def nc_asr(model: nn.Module, images: Tensor, labels: Tensor, result: Dict, label: int) -> float:
