@@ -50,6 +50,13 @@ METHODS = {
     "NC + DELETE (lr 5e-3, 8 ep)": ("backdoor_cifar10_k3_nc.py", {
         "forget.train_cfg.max_epochs": 8, "forget.optim_wrapper.optimizer.lr": 5e-3,
         "defense_name": "nc_delete_lr5e-3_8ep", "run_suffix": "_nc_lr5e-3_8ep"}),
+    # smaller steps for better-trained poisoned models (--poison-epochs 20)
+    "NC + DELETE (lr 3e-3)": ("backdoor_cifar10_k3_nc.py", {
+        "forget.optim_wrapper.optimizer.lr": 3e-3, "defense_name": "nc_delete_lr3e-3",
+        "run_suffix": "_nc_lr3e-3"}),
+    "NC + DELETE (lr 1e-3)": ("backdoor_cifar10_k3_nc.py", {
+        "forget.optim_wrapper.optimizer.lr": 1e-3, "defense_name": "nc_delete_lr1e-3",
+        "run_suffix": "_nc_lr1e-3"}),
     # batch-norm statistics kept at the poisoned model's (core option norm_eval)
     "NC + DELETE (norm_eval)": ("backdoor_cifar10_k3_nc.py", {
         "model.norm_eval": True, "defense_name": "nc_delete_normeval",
