@@ -118,7 +118,7 @@ CASES = {
     "SCRUB(D_r)": (dict(lr=1e-2, epochs=3, max_epochs=2), 0.2, 0.6),
     # forget-only: max steps in epoch 1, nothing in epoch 2 (the step returns no loss)
     "SCRUB": (dict(lr=1e-2, epochs=2, max_epochs=1), 0.07, 0.6),
-    "UNSIR(D_r)": (dict(lr=5e-3, epochs=4, optimizer="Adam", noise_steps=10), 0.1, 0.7),
+    "UNSIR(D_r)": (dict(lr=2e-3, epochs=4, optimizer="Adam", noise_steps=10), 0.1, 0.7),
     "Amnesiac": (dict(lr=3e-3, epochs=2, optimizer="Adam", remain=True), 0.2, 0.6),
     "FineTune": (dict(lr=5e-2, epochs=4, remain=True), 0.1, 0.7),
     "MaGA": (dict(lr=3e-2, epochs=3, noise_size=16, noise_steps=5), 0.2, 0.5),
