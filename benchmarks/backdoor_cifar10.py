@@ -57,6 +57,13 @@ METHODS = {
     "NC + DELETE (lr 1e-3)": ("backdoor_cifar10_k3_nc.py", {
         "forget.optim_wrapper.optimizer.lr": 1e-3, "defense_name": "nc_delete_lr1e-3",
         "run_suffix": "_nc_lr1e-3"}),
+    "NC + DELETE (norm_eval, lr 1e-3)": ("backdoor_cifar10_k3_nc.py", {
+        "forget.optim_wrapper.optimizer.lr": 1e-3, "model.norm_eval": True,
+        "defense_name": "nc_normeval_lr1e-3", "run_suffix": "_nc_normeval_lr1e-3"}),
+    # diagnostic: one epoch at lr 0, so only the batch-norm running statistics change
+    "NC + BN statistics only (lr 0, 1 ep)": ("backdoor_cifar10_k3_nc.py", {
+        "forget.optim_wrapper.optimizer.lr": 0.0, "forget.train_cfg.max_epochs": 1,
+        "defense_name": "nc_bnonly", "run_suffix": "_nc_bnonly"}),
     # batch-norm statistics kept at the poisoned model's (core option norm_eval)
     "NC + DELETE (norm_eval)": ("backdoor_cifar10_k3_nc.py", {
         "model.norm_eval": True, "defense_name": "nc_delete_normeval",
@@ -132,6 +139,8 @@ def table(results: dict, sizes) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
 
     for row in ["Original (poisoned)", *METHODS]:
+        if not any(row in results.get(str(k), {}) for k in sizes):
+            continue
         cells = []
         for k in sizes:
             r = results.get(str(k), {}).get(row)
@@ -187,7 +196,9 @@ def main():
     machine = (f"{platform.machine()} CPU ({os.cpu_count()} cores shared with other jobs), "
                f"{torch.get_num_threads()} thread, torch {torch.__version__}")
     text = ("# Backdoor defense on CIFAR-10 (BadNets, 5% poisoned, target airplane)\n\n"
-            "Command: `python benchmarks/backdoor_cifar10.py` (every size and defense; each "
+            "Command: `python benchmarks/backdoor_cifar10.py"
+            + (f" --poison-epochs {args.poison_epochs}" if args.poison_epochs else "")
+            + "` (every size and defense; each "
             "row is cached, so runs of parts with --sizes/--methods add up to this table)  \n"
             f"Machine: {machine}\n\n"
             + table(results, sorted(int(k) for k in results)))
