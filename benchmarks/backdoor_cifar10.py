@@ -20,12 +20,13 @@ from typing import Optional
 import torch
 from mmengine.config import Config
 
-from taskforget.apis import work_root, write_json_atomic
-from taskforget.cli import run_stage
+from taskforget.apis import work_root
+from taskforget.checkpoint import write_json_atomic
+from taskforget.cli import run_or_load, run_stage
 from taskforget.datasets.data_root import PROJECT_ROOT
 from taskforget.tasks.backdoor import BadNetsAttack, Trigger
 from taskforget.tasks.backdoor.config import prepare_backdoor_config
-from taskforget.tasks.backdoor.defense import run_defense, save_trigger_png
+from taskforget.tasks.backdoor.defense import defense_hash, run_defense, save_trigger_png
 from taskforget.tasks.backdoor.figures import gradcam_figure
 
 CONFIGS = PROJECT_ROOT / "configs"
@@ -104,11 +105,8 @@ def poisoned_model(k: int, poison_epochs: Optional[int] = None) -> dict:
     cfg.merge_from_dict(experiment_overrides(k, poison_epochs))
     cfg = prepare_backdoor_config(cfg)
     root = work_root(cfg)
-    results = root / "results" / "poisoned.json"
-    if not (root / "original.pth").is_file() or not results.is_file():
-        BadNetsAttack(**cfg.attack).save(root / "attack.json")
-        run_stage(cfg, "original", name="poisoned")
-    record = json.loads(results.read_text())
+    BadNetsAttack(**cfg.attack).save(root / "attack.json")
+    record = run_or_load(cfg, "original", name="poisoned")
     return dict(cfg=cfg, checkpoint=str(root / "original.pth"), metrics=record["metrics"],
                 time=record["wall_time_s"])
 
@@ -119,9 +117,9 @@ def defend(k: int, row: str, checkpoint: str, poison_epochs: Optional[int] = Non
     cfg.merge_from_dict({**experiment_overrides(k, poison_epochs), **overrides})
     cfg = prepare_backdoor_config(cfg)
     path = work_root(cfg) / "defense" / cfg.defense_name / "report.json"
-    if not path.is_file():
-        return run_defense(cfg, checkpoint)
-    report = json.loads(path.read_text())
+    report = json.loads(path.read_text()) if path.is_file() else {}
+    if report.get("settings_hash") != defense_hash(cfg, checkpoint):
+        return run_defense(cfg, checkpoint, force=True)
     if "ASR_clean" not in report["metrics"]:  # a report from before the metric: score again
         record = run_stage(cfg, "test", checkpoint=report["weights"],
                            name=f"{cfg.defense_name}_rescored")

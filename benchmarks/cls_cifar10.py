@@ -25,9 +25,15 @@ from mmengine.config import Config
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tables  # noqa: E402
 
-from taskforget.apis import checkpoint_path, device_name, run_name, work_root, write_json_atomic  # noqa: E402
-from taskforget.checkpoint import load_weights  # noqa: E402
-from taskforget.cli import run_stage  # noqa: E402
+from taskforget.apis import (  # noqa: E402
+    build_stage_config,
+    checkpoint_path,
+    device_name,
+    run_name,
+    work_root,
+)
+from taskforget.checkpoint import load_weights, write_json_atomic  # noqa: E402
+from taskforget.cli import run_or_load  # noqa: E402
 from taskforget.registry import DATASETS, MODELS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,18 +130,20 @@ class Bench:
         """Run the config's method (or read its result back); the record gets the run name."""
         name = run_name(cfg, "forget")
         path = work_root(cfg) / "results" / f"{name}.json"
-        if not path.is_file():
-            print(f"[bench] running {name}", flush=True)
+        run_hash = build_stage_config(cfg, "forget").run_hash
+        previous = json.loads(path.read_text()) if path.is_file() else {}
+        if previous.get("missing") and previous.get("config_hash") == run_hash:
+            record = previous  # a divergence recorded for exactly these settings
+        else:
             try:
-                run_stage(cfg, "forget", name=name)
+                record = run_or_load(cfg, "forget", name=name)
             except FloatingPointError as exc:  # NaN loss or NaN outputs: a result, not a crash
                 # recorded like a finished run, so a resumed benchmark does not repeat it
                 missing = f"{name} diverged ({str(exc).split(':')[0]})"
                 print(f"[bench] {missing}", flush=True)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                write_json_atomic(path, dict(name=name, metrics={}, missing=missing,
-                                             device=device_name()))
-        record = json.loads(path.read_text())
+                record = dict(name=name, metrics={}, missing=missing, device=device_name(),
+                              config_hash=run_hash)
+                write_json_atomic(path, record)
         record["checkpoint"] = str(checkpoint_path(cfg, "forget"))
         record["schedule"] = schedule(cfg)
         return record
@@ -152,11 +160,9 @@ class Bench:
                     f"{ckpt} missing: python tools/train.py {BASE}"
                     + (" --retrain --cfg-options forget_classes=" + json.dumps(
                         list(forget)).replace(" ", "") if stage == "retrain" else "")))
-            run_stage(cfg, stage)
+            run_or_load(cfg, stage)
         path = results / f"eval_{ckpt.stem}.json"
-        if not path.is_file():
-            run_stage(cfg, "test", checkpoint=str(ckpt), name=path.stem)
-        record = json.loads(path.read_text())
+        record = run_or_load(cfg, "test", checkpoint=str(ckpt), name=path.stem)
         trained = results / f"{ckpt.stem}.json"
         record["wall_time_s"] = (json.loads(trained.read_text()).get("wall_time_s")
                                  if trained.is_file() else None)

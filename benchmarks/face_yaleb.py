@@ -9,7 +9,6 @@ work_dirs/<experiment>/ is reused when present. Writes tables and Grad-CAM figur
         --pretrain-config configs/face_orl_pretrain.py --name orl
 """
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -20,8 +19,9 @@ from mmengine.config import Config
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from taskforget.apis import checkpoint_path, markdown_table, work_root, write_json_atomic  # noqa: E402
-from taskforget.cli import run_stage  # noqa: E402
+from taskforget.apis import checkpoint_path, markdown_table  # noqa: E402
+from taskforget.checkpoint import write_json_atomic  # noqa: E402
+from taskforget.cli import run_or_load  # noqa: E402
 from taskforget.registry import DATASETS  # noqa: E402
 from taskforget.tasks.face import identity_table  # noqa: E402
 from taskforget.tasks.face.gradcam import gradcam_for_config  # noqa: E402
@@ -47,31 +47,15 @@ METHODS = {
 COLUMNS = ("Acc_f", "Acc_r", "Acc_ft", "Acc_rt", "H-Mean", "MIA")
 
 
-def _forget_settings(cfg) -> str:
-    """The unlearning settings a forget-stage result depends on (method, schedule, D_f data)."""
-    return json.dumps(dict(model=cfg.model, forget=cfg.get("forget"),
-                           forget_data=cfg.forget_dataloader), sort_keys=True, default=str)
-
-
 def cached(cfg, stage, name, checkpoint=None):
-    """Result record of ``name`` (the stage's checkpoint tested beside the original model):
-    read back when present, else train the stage (unless its checkpoint exists) and test it.
-    Forget-stage records keep the settings they ran with; one whose settings differ from
-    ``cfg``'s is recomputed, checkpoint included. ``wall_time_s`` is the training run's."""
-    path = work_root(cfg) / "results" / f"{name}.json"
-    settings = _forget_settings(cfg) if stage == "forget" else None
-    record = json.loads(path.read_text()) if path.is_file() else None
-    if record is None or record.get("settings") != settings:
-        if settings is not None or not checkpoint_path(cfg, stage).is_file():
-            run_stage(cfg, stage)
-        ckpt = checkpoint or str(checkpoint_path(cfg, stage))
-        run_stage(cfg, "test", checkpoint=ckpt, name=name)
-        record = dict(json.loads(path.read_text()), settings=settings)
-        write_json_atomic(path, record)
-    own = path.with_name(checkpoint_path(cfg, stage).stem + ".json")
-    if own.is_file():
-        record["wall_time_s"] = json.loads(own.read_text()).get("wall_time_s")
-    return record
+    """Result record of ``name`` (the stage's checkpoint tested beside the original model).
+    Both the training run and the test are cached by their settings (``run_or_load``): a
+    changed config or a retrained parent runs them again. ``wall_time_s`` is the training
+    run's."""
+    trained = run_or_load(cfg, stage)
+    record = run_or_load(cfg, "test", name=name,
+                         checkpoint=checkpoint or str(checkpoint_path(cfg, stage)))
+    return dict(record, wall_time_s=trained.get("wall_time_s"))
 
 
 def method_config(cfg, method, bn_train=False):
@@ -174,7 +158,7 @@ def main():
             f"on the {len(pre.class_names)}-identity group.\n\n" + summary(rows) + "\n"
             + "\n".join(sections))
     (out / f"{args.name}.md").write_text(text)
-    (out / f"{args.name}.json").write_text(json.dumps(rows, indent=1))
+    write_json_atomic(out / f"{args.name}.json", rows)
     print(text)
     print(f"written {out / args.name}.md in {time.time() - start:.0f} s")
 

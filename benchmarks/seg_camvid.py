@@ -12,7 +12,6 @@ work_dirs/<experiment>/) are reused; interrupted trainings resume from their las
 """
 import argparse
 import csv
-import json
 import math
 import os
 import sys
@@ -24,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 from seg_overlay import make_overlay  # noqa: E402
 
-from taskforget.apis import checkpoint_path, work_root  # noqa: E402
-from taskforget.cli import run_stage  # noqa: E402
+from taskforget.apis import checkpoint_path  # noqa: E402
+from taskforget.cli import run_or_load  # noqa: E402
 
 METHODS = {  # key: (row name, config)
     "delete": ("DELETE (mask: all pixels)", "configs/seg_camvid_car.py"),
@@ -44,14 +43,9 @@ def load(path: str, options) -> Config:
 
 
 def cached_run(cfg: Config, stage: str, name: str, **kwargs) -> dict:
-    """Reuse ``<work_root>/results/<name>.json`` when it and the weights exist, else run."""
-    result = work_root(cfg) / "results" / f"{name}.json"
-    weights = Path(kwargs.get("checkpoint") or checkpoint_path(cfg, stage))
-    if result.is_file() and weights.is_file():
-        print(f"[seg_camvid] reusing {result}")
-        return json.loads(result.read_text())
-    print(f"[seg_camvid] running {stage}: {name}")
-    return run_stage(cfg, stage, resume=stage in ("original", "retrain"), name=name, **kwargs)
+    """The stage's result, reused when a run with these settings is on disk, else run
+    (the training stages resume their own verified checkpoints)."""
+    return run_or_load(cfg, stage, name=name, resume=stage in ("original", "retrain"), **kwargs)
 
 
 def fmt(v) -> str:

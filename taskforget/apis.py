@@ -6,17 +6,21 @@ stage: ``original`` and ``retrain`` train a :class:`SupervisedModel`; ``forget``
 config's unlearning method; ``test`` evaluates a checkpoint beside the original model.
 """
 import copy
+import hashlib
 import json
 import os
 import uuid
+from numbers import Real
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
 import torch
 from mmengine.config import Config
 
+from taskforget.checkpoint import file_digest, write_json_atomic, write_text_atomic
 from taskforget.datasets import resolve_forget_classes
 from taskforget.datasets.data_root import PROJECT_ROOT
+from taskforget.errors import ConfigError, check_number
 from taskforget.evaluation import MIA_CONVENTION
 
 STAGES = ("original", "retrain", "forget", "test")
@@ -50,16 +54,98 @@ def checkpoint_path(cfg: Config, stage: str) -> Path:
     return work_root(cfg) / f"{run_name(cfg, stage)}.pth"
 
 
-def _set_forget_classes(node, forget_classes) -> None:
-    """Write the experiment's forget classes into every dataset and adapter config."""
+def walk_dicts(node, fn: Callable[[dict], None]) -> None:
+    """Call ``fn`` on every dict inside a config tree (the tree itself included)."""
     if isinstance(node, dict):
-        if "forget_classes" in node:
-            node["forget_classes"] = copy.deepcopy(forget_classes)
+        fn(node)
         for value in node.values():
-            _set_forget_classes(value, forget_classes)
+            walk_dicts(value, fn)
     elif isinstance(node, (list, tuple)):
         for value in node:
-            _set_forget_classes(value, forget_classes)
+            walk_dicts(value, fn)
+
+
+def prepare_experiment(cfg: Config) -> Config:
+    """Make the experiment-level keys drive every component, in place, and validate them.
+
+    ``forget_classes`` goes to every dataset and adapter; ``class_names`` and ``data_root``
+    go to every dataset (every dict with a ``type`` and a ``root``), which then checks its own
+    classes against ``class_names``. Idempotent.
+
+    Raises:
+        ConfigError: bad classes, class count or numeric hyperparameter.
+    """
+    if "class_names" not in cfg or "forget_classes" not in cfg:
+        raise ConfigError("the config needs `class_names` and `forget_classes` (an experiment "
+                          "config under configs/, e.g. configs/cls_cifar10_resnet20_cpu.py)")
+    if isinstance(cfg.class_names, str) or len(set(cfg.class_names)) != len(cfg.class_names):
+        raise ConfigError(f"class_names must be a list of distinct names, got "
+                          f"{cfg.class_names!r}")
+    resolve_forget_classes(cfg.forget_classes, cfg.class_names)  # fail early, clearly
+    declared = cfg.get("num_classes")
+    network = cfg.get("model", {}).get("network", {})
+    for key, value in (("num_classes", declared), ("model.network.num_classes",
+                                                  network.get("num_classes"))):
+        if value is not None and value != len(cfg.class_names):
+            raise ConfigError(f"{key} is {value} but class_names lists {len(cfg.class_names)} "
+                              f"classes: make them agree")
+    data_root = cfg.get("data_root")
+
+    def fill(node: dict) -> None:
+        if "forget_classes" in node:
+            node["forget_classes"] = copy.deepcopy(cfg.forget_classes)
+        if "type" in node and "root" in node:
+            node["class_names"] = tuple(cfg.class_names)
+            if data_root is not None:
+                node["root"] = data_root
+
+    walk_dicts(cfg._cfg_dict, fill)
+    return cfg
+
+
+# Ranges of the numeric keys every stage shares; a method checks its own knobs.
+_RANGES = {
+    "lr": dict(low=0, low_open=True), "momentum": dict(low=0, high=1),
+    "weight_decay": dict(low=0), "max_epochs": dict(low=0, integer=True),
+    "max_iters": dict(low=0, integer=True), "batch_size": dict(low=1, integer=True),
+    "temperature": dict(low=0, low_open=True), "num_workers": dict(low=0, integer=True),
+    "eta_max": dict(low=0, low_open=True), "val_interval": dict(low=1, integer=True),
+}
+
+
+def validate_config(cfg: Config) -> None:
+    """Refuse any NaN or infinite number anywhere in ``cfg``, known keys out of range, and
+    negative method hyperparameters (every number under ``model`` outside the network).
+
+    Raises:
+        ConfigError: naming the dotted key, the value and the valid range.
+    """
+    def visit(node, path: str, in_model: bool) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                visit(value, f"{path}.{key}" if path else str(key),
+                      in_model or (not path and key == "model"))
+        elif isinstance(node, (list, tuple)):
+            for i, value in enumerate(node):
+                visit(value, f"{path}[{i}]", in_model)
+        elif isinstance(node, Real) and not isinstance(node, bool):
+            key = path.rsplit(".", 1)[-1]
+            check_number(path, node, **_RANGES.get(key, {}))
+            if in_model and ".network." not in f"{path}." and key not in _RANGES:
+                check_number(path, node, low=0)
+
+    visit(cfg.to_dict() if isinstance(cfg, Config) else cfg, "", False)
+
+
+def config_hash(cfg: Config) -> str:
+    """SHA-256 of a stage config's settings (where it is written excluded)."""
+    settings = {k: v for k, v in cfg.to_dict().items()
+                if k not in ("work_dir", "work_root", "experiment_name", "launcher", "resume",
+                             "load_from", "run_hash", "custom_hooks")}
+    settings["custom_hooks"] = [h for h in cfg.get("custom_hooks", []) if h.get("type") not in (
+        "ExportWeightsHook", "CheckpointDigestHook", "TrustedResumeHook")]
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def build_stage_config(cfg: Config, stage: str, checkpoint: Optional[str] = None,
@@ -74,14 +160,12 @@ def build_stage_config(cfg: Config, stage: str, checkpoint: Optional[str] = None
         work_dir: overrides the experiment's work root.
     """
     if stage not in STAGES:
-        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
-    cfg = copy.deepcopy(cfg)
+        raise ConfigError(f"stage must be one of {STAGES}, got {stage!r}")
+    cfg = prepare_experiment(copy.deepcopy(cfg))
     if work_dir is not None:
         cfg.work_root = work_dir
-    resolve_forget_classes(cfg.forget_classes, cfg.class_names)  # fail early, clearly
     cfg.model.adapter.update(class_names=tuple(cfg.class_names),
                              forget_classes=cfg.forget_classes)
-    _set_forget_classes(cfg._cfg_dict, cfg.forget_classes)
     model = cfg.model
     original = checkpoint_path(cfg, "original")
     if stage in ("original", "retrain"):
@@ -105,12 +189,19 @@ def build_stage_config(cfg: Config, stage: str, checkpoint: Optional[str] = None
     for key in ("pretrain", "forget", "forget_dataloader"):
         cfg.pop(key, None)
     name = run_name(cfg, "forget" if stage == "test" else stage)
+    validate_config(cfg)
+    # The run's identity: its settings and the bytes of the weights it starts from.
+    parents = [cfg.model.get(k) for k in ("original_checkpoint", "checkpoint")]
+    cfg.run_hash = hashlib.sha256((config_hash(cfg) + "".join(
+        file_digest(p) for p in parents if p and Path(p).is_file())).encode()).hexdigest()
     cfg.work_dir = str(work_root(cfg) / name)
     # mmengine appends a timestamp; the random part keeps runners in one process apart.
     cfg.experiment_name = f"{name}_{uuid.uuid4().hex[:6]}"
     if stage != "test":
         cfg.custom_hooks = list(cfg.get("custom_hooks", [])) + [
-            dict(type="ExportWeightsHook", path=str(checkpoint_path(cfg, stage)))]
+            dict(type="ExportWeightsHook", path=str(checkpoint_path(cfg, stage)),
+                 run_hash=cfg.run_hash),
+            dict(type="CheckpointDigestHook", run_hash=cfg.run_hash)]
     if not torch.cuda.is_available():
         # CPU DDP: gloo, and no device_ids (mmengine's default wrapper passes LOCAL_RANK).
         cfg.env_cfg = dict(cfg.get("env_cfg", {}), dist_cfg=dict(backend="gloo"))
@@ -125,25 +216,48 @@ def device_name() -> str:
             else f"cpu x{torch.get_num_threads()} threads")
 
 
+def results_path(cfg: Config, name: str) -> Path:
+    """``<work_root>/results/<name>.json``: where a run's result record is written."""
+    return work_root(cfg) / "results" / f"{name}.json"
+
+
+def hyperparameters(cfg: Config) -> dict:
+    """The settings of a stage config that make its result: method and its knobs, optimizer,
+    schedule, batch size, seed (paths, network and adapter left out)."""
+    model = cfg.model.to_dict() if hasattr(cfg.model, "to_dict") else dict(cfg.model)
+    settings = dict(method=model.pop("type"), **{
+        k: v for k, v in model.items()
+        if k not in ("network", "adapter", "original_checkpoint", "checkpoint",
+                     "data_preprocessor")})
+    optim = cfg.get("optim_wrapper")
+    if optim:
+        settings.update(optim_wrapper=optim.get("type", "OptimWrapper"),
+                        optimizer=dict(optim.get("optimizer", {})))
+    if cfg.get("train_cfg"):
+        settings["train_cfg"] = dict(cfg.train_cfg)
+        settings["batch_size"] = cfg.train_dataloader.get("batch_size")
+    if cfg.get("param_scheduler"):
+        settings["param_scheduler"] = [dict(p) for p in cfg.param_scheduler]
+    settings["seed"] = cfg.get("randomness", {}).get("seed")
+    return json.loads(json.dumps(settings, default=str))
+
+
 def write_results(metrics: Dict[str, float], cfg: Config, name: str,
                   wall_time_s: Optional[float] = None) -> Path:
-    """Write ``<work_root>/results/<name>.json`` and a markdown row beside it."""
-    out = work_root(cfg) / "results"
-    out.mkdir(parents=True, exist_ok=True)
+    """Write ``<work_root>/results/<name>.json`` and a markdown row beside it.
+
+    The record holds the metrics, the stage config's ``run_hash`` (``config_hash``) and
+    :func:`hyperparameters`, so that a result is never mistaken for another run's.
+    """
+    path = results_path(cfg, name)
     record = dict(name=name, experiment=cfg.experiment, forget_classes=list(
         cfg.forget_classes) if not isinstance(cfg.forget_classes, (str, int))
         else [cfg.forget_classes], metrics=metrics, wall_time_s=wall_time_s,
-        mia_convention=MIA_CONVENTION, device=device_name())
-    path = write_json_atomic(out / f"{name}.json", record)
-    path.with_suffix(".md").write_text(markdown_table([record]))
-    return path
-
-
-def write_json_atomic(path: Path, obj) -> Path:
-    """Write ``obj`` as JSON so that a crash never leaves a half-written file at ``path``."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2))
-    os.replace(tmp, path)
+        mia_convention=MIA_CONVENTION, device=device_name(),
+        config=getattr(cfg, "filename", None), config_hash=cfg.get("run_hash"),
+        hyperparameters=hyperparameters(cfg))
+    write_json_atomic(path, record)
+    write_text_atomic(path.with_suffix(".md"), markdown_table([record]))
     return path
 
 

@@ -1,57 +1,244 @@
-"""What the thin tools in tools/ share: arguments, config loading, running a stage."""
+"""What the thin tools in tools/ share: arguments, config loading, running a stage, and the
+one way a user error reaches the terminal (a short paragraph and exit status 2)."""
 import argparse
+import ast
+import functools
+import json
 import os
-from typing import Optional
+import re
+import sys
+import traceback
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config, DictAction
 
-from taskforget.apis import build_stage_config, markdown_table, write_results
+from taskforget.apis import (
+    build_stage_config,
+    checkpoint_path,
+    markdown_table,
+    prepare_experiment,
+    results_path,
+    write_results,
+)
+from taskforget.checkpoint import digest_path, verify_digest
+from taskforget.errors import ConfigError, RunExistsError, TaskforgetError
+
+# Top-level keys an option may add although the config does not set them.
+OPTIONAL_KEYS = ("work_root", "run_suffix")
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
 
 
 def parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
     p.add_argument("config", help="experiment config, e.g. configs/cls_cifar10_resnet20_cpu.py")
-    p.add_argument("--work-dir", help="experiment work root (default work_dirs/<experiment>)")
-    p.add_argument("--cfg-options", nargs="+", action=DictAction,
-                   help="override config keys, e.g. forget_classes=[0,1] forget.train_cfg."
-                        "max_epochs=5")
+    p.add_argument("--work-dir", type=lambda s: os.path.abspath(s),
+                   help="experiment work root (default work_dirs/<experiment>); a relative path "
+                        "is taken from the current directory")
+    p.add_argument("--forget-classes", nargs="+", metavar="NAME",
+                   help="the classes to forget, by exact name (or id), e.g. --forget-classes "
+                        "airplane 'traffic light'; overrides the config's forget_classes")
+    p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="override config keys, e.g. forget.train_cfg.max_epochs=5 "
+                        "model.temperature=2; values are Python literals (quote strings with "
+                        "spaces: \"key=['a b']\")")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite the outputs of a run with other settings under the same name")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     p.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none",
                    help="job launcher (pytorch = torchrun, mmengine DDP; gloo on CPU)")
     return p
 
 
-def load_config(args) -> Config:
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+def parse_cfg_options(options: Sequence[str]) -> Dict[str, object]:
+    """``['a.b=1', "c=['x y']"]`` -> ``{'a.b': 1, 'c': ['x y']}``.
+
+    A value is read as a Python literal; otherwise as mmengine's unquoted form (``[a,b]``,
+    ``1,2``) when it holds no space, else as a plain string when it holds no bracket or comma.
+
+    Raises:
+        ConfigError: no ``=``, a key that is not a dotted path, or an ambiguous value.
+    """
+    parsed = {}
+    for option in options:
+        key, sep, text = option.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--cfg-options {option!r} is not KEY=VALUE, e.g. "
+                              f"forget.train_cfg.max_epochs=5")
+        if not _KEY.match(key):
+            raise ConfigError(f"--cfg-options key {key!r} is not a dotted config path (letters, "
+                              f"digits, '_' and '.'; no spaces), e.g. model.temperature")
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            if text.strip().lower() in ("nan", "inf", "-inf", "+inf"):
+                value = float(text)  # parsed, so that validation names the key
+            elif " " not in text.strip():
+                try:
+                    value = DictAction._parse_iterable(text)
+                except (AssertionError, RecursionError, ValueError) as exc:
+                    raise ConfigError(f"--cfg-options {key}: cannot read {text!r} ({exc}); write "
+                                      f"the value as a Python literal") from None
+            elif not any(c in text for c in "[](),"):
+                value = text
+            else:
+                raise ConfigError(
+                    f"--cfg-options {key}: cannot read {text!r}: a list with spaces must be a "
+                    f"Python literal with quoted strings, e.g. {key}=\"['air plane', 'cat']\"")
+        parsed[key] = value
+    return parsed
+
+
+def apply_options(cfg: Config, options: Dict[str, object]) -> Config:
+    """Merge parsed ``--cfg-options`` into ``cfg``, refusing unknown top-level keys."""
+    for key, value in options.items():
+        top = key.split(".")[0]
+        if top not in cfg and top not in OPTIONAL_KEYS:
+            known = ", ".join(sorted(k for k in cfg.keys() if not k.startswith("_")))
+            raise ConfigError(f"--cfg-options {key}: the config has no key {top!r}; its keys "
+                              f"are {known}")
+        try:
+            cfg.merge_from_dict({key: value})
+        except (KeyError, TypeError, ValueError, AssertionError, AttributeError,
+                RecursionError) as exc:
+            raise ConfigError(f"--cfg-options {key}={value!r} does not fit the config: "
+                              f"{type(exc).__name__}: {exc}") from None
     return cfg
 
 
-def run_stage(cfg: Config, stage: str, launcher: str = "none", checkpoint: Optional[str] = None,
-              work_dir: Optional[str] = None, resume: bool = False, name: Optional[str] = None):
-    """Build the runner of ``stage``, train (unless 'test'), evaluate on the test loader and
-    write ``<work_root>/results/<name>.json``. Returns ``dict(name, metrics, wall_time_s)``."""
-    from mmengine.runner import Runner
+def forget_classes_arg(names: List[str], class_names: Sequence[str]) -> List:
+    """``--forget-classes`` tokens: exact class names; an all-digit token that is not a name
+    is a class id. Checked exactly (no stripping, no case folding)."""
+    return [name if name in class_names or not name.isdigit() else int(name) for name in names]
 
+
+def load_config(args) -> Config:
+    """The experiment config with the command line's overrides applied and checked."""
+    path = Path(args.config)
+    if not path.is_file():
+        raise ConfigError(f"config {args.config} does not exist: pass a config file, e.g. "
+                          f"configs/demo_cifar10_cnn.py")
+    try:
+        cfg = Config.fromfile(str(path))
+    except Exception as exc:  # noqa: BLE001 - mmengine raises anything from a bad file
+        raise ConfigError(f"cannot read config {path}: {type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
+    apply_options(cfg, parse_cfg_options(getattr(args, "cfg_options", None) or []))
+    if getattr(args, "forget_classes", None):
+        cfg.forget_classes = forget_classes_arg(args.forget_classes, cfg.get("class_names", ()))
+    if getattr(args, "work_dir", None):
+        cfg.work_root = args.work_dir
+    return prepare_experiment(cfg)
+
+
+def main_guard(main: Callable[[], None]) -> Callable[[], None]:
+    """Run a tool's ``main``: a :class:`TaskforgetError` prints one paragraph (what is wrong
+    and what to do) and exits with status 2; ``--debug`` shows the traceback."""
+    @functools.wraps(main)
+    def wrapped():
+        try:
+            main()
+        except TaskforgetError as exc:
+            if "--debug" in sys.argv:
+                traceback.print_exc()
+            print(f"taskforget: error: {exc}", file=sys.stderr)
+            if "--debug" not in sys.argv:
+                print("(run with --debug for the traceback)", file=sys.stderr)
+            sys.exit(2)
+    return wrapped
+
+
+def check_outputs_free(stage_cfg: Config, stage: str, name: str) -> None:
+    """Raise :class:`RunExistsError` when this run's results or weights exist from a run with
+    other settings."""
+    results = results_path(stage_cfg, name)
+    if results.is_file():
+        try:
+            previous = json.loads(results.read_text()).get("config_hash")
+        except ValueError:
+            previous = None
+        if previous != stage_cfg.run_hash:
+            raise RunExistsError(
+                f"{results} holds the results of a run with other settings: rerun with --force "
+                f"to overwrite them, or give this run another name (--name, or --cfg-options "
+                f"run_suffix=_v2, or another --work-dir)")
+    if stage in ("original", "retrain", "forget"):
+        weights = checkpoint_path(stage_cfg, stage)
+        sidecar = digest_path(weights)
+        if weights.is_file():
+            try:
+                verify_digest(weights, stage_cfg.run_hash)
+            except TaskforgetError:
+                raise RunExistsError(
+                    f"{weights} holds weights from a run with other settings"
+                    f"{'' if sidecar.is_file() else ' (or not written by taskforget)'}: rerun "
+                    f"with --force to overwrite them, or write elsewhere (--work-dir, or "
+                    f"--cfg-options run_suffix=_v2)") from None
+
+
+def resume_checkpoint(stage_cfg: Config) -> Optional[str]:
+    """The run's latest mmengine checkpoint, verified against the digest this project
+    recorded when it saved it; None when the run has saved none yet."""
+    pointer = Path(stage_cfg.work_dir) / "last_checkpoint"
+    if not pointer.is_file():
+        return None
+    path = Path(pointer.read_text().strip())
+    if path.parent.resolve() != Path(stage_cfg.work_dir).resolve():
+        raise TaskforgetError(f"refusing to resume: {pointer} points outside the run's folder "
+                              f"({path}); start the run afresh without --resume")
+    return str(verify_digest(path, stage_cfg.run_hash))
+
+
+def build_runner(stage_cfg: Config):
+    """``Runner.from_cfg``, with a misspelt type or keyword in the config reported as a
+    :class:`ConfigError` instead of mmengine's registry traceback."""
+    from mmengine.runner import Runner
+    try:
+        return Runner.from_cfg(stage_cfg)
+    except KeyError as exc:
+        if "registry" not in str(exc):
+            raise
+        raise ConfigError(f"unknown type in the config: {str(exc).strip(chr(39))}") from exc
+    except TypeError as exc:
+        if "unexpected keyword argument" not in str(exc):
+            raise
+        raise ConfigError(f"the config passes an argument a component does not take ({exc}): "
+                          f"check the spelling of that key") from exc
+
+
+def run_stage(cfg: Config, stage: str, launcher: str = "none", checkpoint: Optional[str] = None,
+              work_dir: Optional[str] = None, resume: bool = False, name: Optional[str] = None,
+              force: bool = False):
+    """Build the runner of ``stage``, train (unless 'test'), evaluate on the test loader and
+    write ``<work_root>/results/<name>.json``. Returns ``dict(name, metrics, wall_time_s)``.
+
+    Raises:
+        RunExistsError: outputs of a run with other settings exist (``force`` overwrites).
+    """
     stage_cfg = build_stage_config(cfg, stage, checkpoint=checkpoint, work_dir=work_dir)
     stage_cfg.launcher = launcher
+    name = name or os.path.basename(stage_cfg.work_dir)
     if resume:
-        # mmengine's own resume files hold non-tensor state; user weights never take this path.
-        os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
-        stage_cfg.resume = True
+        stage_cfg.load_from = resume_checkpoint(stage_cfg)
+        stage_cfg.resume = stage_cfg.load_from is not None
+        if stage_cfg.resume:
+            stage_cfg.custom_hooks.append(dict(type="TrustedResumeHook",
+                                               path=stage_cfg.load_from))
+    if not force and not stage_cfg.get("resume"):
+        check_outputs_free(stage_cfg, stage, name)
     if launcher == "pytorch" and not torch.cuda.is_available() and not dist.is_initialized():
         # mmengine's init_dist always calls torch.cuda.set_device; on CPU join the torchrun
         # group with gloo ourselves, which mmengine then uses as is.
         dist.init_process_group(backend="gloo")
-    runner = Runner.from_cfg(stage_cfg)
+    runner = build_runner(stage_cfg)
     wall_time = None
     if stage != "test":
         runner.train()
         wall_time = runner.message_hub.get_info("train_time_s")
-    record = dict(name=name or os.path.basename(stage_cfg.work_dir), metrics=runner.test(),
-                  wall_time_s=wall_time)
+    record = dict(name=name, metrics=runner.test(), wall_time_s=wall_time)
     if runner.rank == 0:
         path = write_results(record["metrics"], stage_cfg, record["name"], wall_time)
         print(markdown_table([record]))
@@ -62,3 +249,25 @@ def run_stage(cfg: Config, stage: str, launcher: str = "none", checkpoint: Optio
         dist.barrier()
         dist.destroy_process_group()
     return record
+
+
+def run_or_load(cfg: Config, stage: str, name: Optional[str] = None, **kwargs) -> dict:
+    """The stage's result record, read back when a run with exactly these settings (and, for
+    training stages, its verified weights) is on disk, else run (overwriting a stale cache)."""
+    stage_cfg = build_stage_config(cfg, stage, checkpoint=kwargs.get("checkpoint"),
+                                   work_dir=kwargs.get("work_dir"))
+    name = name or os.path.basename(stage_cfg.work_dir)
+    results = results_path(stage_cfg, name)
+    if results.is_file():
+        record = json.loads(results.read_text())
+        fresh = record.get("config_hash") == stage_cfg.run_hash
+        if fresh and stage in ("original", "retrain", "forget"):
+            try:
+                verify_digest(checkpoint_path(stage_cfg, stage), stage_cfg.run_hash)
+            except TaskforgetError:
+                fresh = False
+        if fresh:
+            print(f"[cache] reusing {name} ({results})")
+            return record
+        print(f"[cache] {name}: the cached run used other settings; running it again")
+    return run_stage(cfg, stage, name=name, force=True, **kwargs)

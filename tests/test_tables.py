@@ -86,7 +86,7 @@ def test_benchmark_records_a_diverged_run_and_does_not_repeat_it(tmp_path, monke
         calls.append(name)
         raise FloatingPointError("loss became nan at epoch 1, iteration 3: lower the lr")
 
-    monkeypatch.setattr(cls_cifar10, "run_stage", diverge)
+    monkeypatch.setattr(cls_cifar10, "run_or_load", diverge)
     bench = cls_cifar10.Bench(cls_cifar10.parse_args(
         ["--work-dir", str(tmp_path / "w"), "--out", str(tmp_path / "out")]))
     cfg = bench.config("negative_gradient")
@@ -96,3 +96,7 @@ def test_benchmark_records_a_diverged_run_and_does_not_repeat_it(tmp_path, monke
     assert first["missing"] == second["missing"] == (
         "negativegradient_airplane_seed0 diverged (loss became nan at epoch 1, iteration 3)")
     assert first["metrics"] == {}
+    # the record is keyed by the settings: other settings run again
+    cfg.merge_from_dict({"forget.optim_wrapper.optimizer.lr": 2e-5})
+    bench.unlearn(cfg)
+    assert len(calls) == 2

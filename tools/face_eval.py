@@ -11,12 +11,13 @@ DELETE on forgotten and remaining identities).
 from pathlib import Path
 
 from taskforget.apis import markdown_table
-from taskforget.cli import load_config, parser, run_stage
+from taskforget.cli import load_config, main_guard, parser, run_stage
 from taskforget.registry import DATASETS
 from taskforget.tasks.face import identity_table
 from taskforget.tasks.face.gradcam import gradcam_for_config
 
 
+@main_guard
 def main():
     p = parser(__doc__)
     p.add_argument("checkpoints", nargs="+", metavar="NAME=PATH",

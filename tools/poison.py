@@ -7,11 +7,12 @@ values, size, target, poison rate, seed: for evaluation only, the defense never 
 the poisoned model's clean Acc and ASR under ``<work_root>/results/``.
 """
 from taskforget.apis import work_root
-from taskforget.cli import load_config, parser, run_stage
+from taskforget.cli import load_config, main_guard, parser, run_stage
 from taskforget.tasks.backdoor import BadNetsAttack
 from taskforget.tasks.backdoor.config import prepare_backdoor_config
 
 
+@main_guard
 def main():
     p = parser(__doc__)
     p.add_argument("--resume", action="store_true", help="resume from the latest checkpoint")
@@ -22,7 +23,7 @@ def main():
     path = BadNetsAttack(**cfg.attack).save(work_root(cfg) / "attack.json")
     print(f"attack settings: {path}")
     run_stage(cfg, "original", args.launcher, work_dir=args.work_dir, resume=args.resume,
-              name="poisoned")
+              name="poisoned", force=args.force)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from typing import Callable, Dict, Sequence, Union
 import cv2
 import numpy as np
 
+from taskforget.errors import DataError
+
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_ROOT = _PACKAGE_ROOT if (_PACKAGE_ROOT / "pyproject.toml").is_file() else Path.cwd()
 
@@ -44,7 +46,8 @@ def resolve_data_root(root: Union[str, Path]) -> Path:
     if path.is_dir():
         return path
     if path.is_absolute():
-        raise FileNotFoundError(f"dataset folder {path} does not exist")
+        raise DataError(f"dataset folder {path} does not exist: put the dataset there, or set "
+                        f"data_root (config or --cfg-options data_root=...) to its folder")
     target = data_home() / path
     if target.is_dir():
         return target
@@ -57,7 +60,7 @@ def resolve_data_root(root: Union[str, Path]) -> Path:
     elif name in DOWNLOADERS:
         fill = DOWNLOADERS[name]
     else:
-        raise FileNotFoundError(
+        raise DataError(
             f"dataset {root!r} not found under {data_home()} and no archive to unpack or "
             f"download for it. Put the data there or set TASKFORGET_DATA to its parent folder.")
     home = data_home()
@@ -70,7 +73,7 @@ def resolve_data_root(root: Union[str, Path]) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if not target.is_dir():
-        raise FileNotFoundError(f"dataset {name} holds no folder {path}")
+        raise DataError(f"dataset {name} holds no folder {path}")
     return target
 
 

@@ -1,13 +1,15 @@
 """Which classes are forgotten, validated once, and which samples that selects."""
-from typing import Iterable, List, Sequence, Tuple, Union
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+
+from taskforget.errors import ConfigError
 
 ClassRef = Union[int, str]
 SUBSETS = ("all", "forget", "remain")
 
 
-class ForgetSplitError(ValueError):
+class ForgetSplitError(ConfigError):
     """The requested forget classes are not a valid choice for this dataset."""
 
 
@@ -53,6 +55,39 @@ def resolve_forget_classes(forget: Union[ClassRef, Iterable[ClassRef]],
             f"cannot forget every class ({num_classes} of {num_classes}): nothing would remain "
             "to keep. Forget a strict subset of the classes.")
     return tuple(sorted(ids))
+
+
+def check_class_names(declared: Optional[Sequence[str]], found: Sequence[str],
+                      source: str) -> None:
+    """Refuse a config whose ``class_names`` differ from the dataset's own classes.
+
+    Args:
+        declared: the config's class names (None: nothing to check).
+        found: the dataset's classes, index = the label it gives (e.g. sorted folder names).
+        source: where ``found`` comes from, named in the message.
+
+    Raises:
+        ForgetSplitError: another count, other names, or another order.
+    """
+    if declared is None:
+        return
+    declared, found = tuple(declared), tuple(found)
+    if declared == found:
+        return
+    if len(declared) != len(found) or set(declared) != set(found):
+        extra = sorted(set(declared) - set(found))[:5]
+        missing = sorted(set(found) - set(declared))[:5]
+        detail = (f"the config has {len(declared)} classes, {source} has {len(found)}"
+                  + (f"; not in the data: {extra}" if extra else "")
+                  + (f"; not in the config: {missing}" if missing else ""))
+    else:
+        i = next(i for i, (a, b) in enumerate(zip(declared, found)) if a != b)
+        detail = (f"the order differs: class id {i} is {declared[i]!r} in the config but "
+                  f"{found[i]!r} in {source}, so forget masks and scores would hit the wrong "
+                  "class")
+    shown = ", ".join(repr(n) for n in found[:20]) + (" ..." if len(found) > 20 else "")
+    raise ForgetSplitError(f"config class_names do not match the dataset: {detail}. Set "
+                           f"class_names to the dataset's classes in its order: ({shown})")
 
 
 def select_samples(labels: np.ndarray, forget_ids: Sequence[int], subset: str) -> np.ndarray:

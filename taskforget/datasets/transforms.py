@@ -5,6 +5,8 @@ import albumentations as A
 import numpy as np
 from albumentations.pytorch import ToTensorV2
 
+from taskforget.errors import ConfigError
+
 # Transforms that map an input to one fixed output; anything else counts as random, so the
 # teacher's targets are only cached when that is provably safe.
 _DETERMINISTIC = (A.Normalize, ToTensorV2, A.Resize, A.PadIfNeeded, A.CenterCrop, A.ToFloat,
@@ -26,7 +28,7 @@ def build_pipeline(steps: Optional[Sequence[dict]]) -> Optional[A.Compose]:
         name = step.pop("type")
         cls = ToTensorV2 if name == "ToTensorV2" else getattr(A, name, None)
         if cls is None:
-            raise ValueError(f"unknown albumentations transform {name!r} in the pipeline")
+            raise ConfigError(f"unknown albumentations transform {name!r} in the pipeline")
         transforms.append(cls(**step))
     return A.Compose(transforms, seed=int(np.random.randint(2**31 - 1)))
 

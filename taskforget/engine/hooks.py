@@ -1,14 +1,17 @@
 """Runner hooks shared by every task and method."""
 import math
+import os
 import time
+from pathlib import Path
 from typing import Optional
 
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from taskforget.checkpoint import save_weights
+from taskforget.checkpoint import save_weights, write_digest
 from taskforget.datasets import is_random_pipeline
+from taskforget.errors import DivergedError
 from taskforget.registry import HOOKS
 
 
@@ -45,7 +48,7 @@ class FiniteLossHook(Hook):
         if torch.is_tensor(loss):
             loss = loss.detach()
         if loss is not None and not math.isfinite(float(loss)):
-            raise FloatingPointError(
+            raise DivergedError(
                 f"loss became {float(loss)} at epoch {runner.epoch + 1}, iteration "
                 f"{runner.iter + 1}: lower the learning rate (optim_wrapper.optimizer.lr) or "
                 "use fp32 (no bf16 optim wrapper); nothing was saved from this run.")
@@ -54,18 +57,89 @@ class FiniteLossHook(Hook):
 @HOOKS.register_module()
 class ExportWeightsHook(Hook):
     """After training, write the trained network's weights atomically to ``path``
-    (a plain state dict that ``weights_only=True`` loads)."""
+    (a plain state dict that ``weights_only=True`` loads), with the digest sidecar that
+    records which run (``run_hash``) wrote it."""
 
     priority = "LOWEST"
 
-    def __init__(self, path: Optional[str] = None):
-        self.path = path
+    def __init__(self, path: Optional[str] = None, run_hash: Optional[str] = None):
+        self.path, self.run_hash = path, run_hash
 
     def after_train(self, runner) -> None:
         if self.path is None or runner.rank != 0:
             return
         save_weights(unwrap(runner.model).export_state_dict(), self.path)
+        if self.run_hash is not None:
+            write_digest(self.path, self.run_hash)
         runner.logger.info(f"weights written to {self.path}")
+
+
+@HOOKS.register_module()
+class CheckpointDigestHook(Hook):
+    """Right after mmengine's CheckpointHook saves, record the new checkpoint's SHA-256 and
+    the run's ``run_hash`` beside it, so that ``--resume`` loads only files this run wrote."""
+
+    priority = "LOWEST"  # after CheckpointHook (VERY_LOW)
+
+    def __init__(self, run_hash: str):
+        self.run_hash = run_hash
+        self._seen: Optional[str] = None
+
+    def _record(self, runner) -> None:
+        pointer = Path(runner.work_dir) / "last_checkpoint"
+        if runner.rank != 0 or not pointer.is_file():
+            return
+        latest = pointer.read_text().strip()
+        stamp = f"{latest}:{os.path.getmtime(latest) if os.path.exists(latest) else 0}"
+        if stamp != self._seen and os.path.exists(latest):
+            write_digest(latest, self.run_hash)
+            self._seen = stamp
+
+    def after_train_epoch(self, runner) -> None:
+        self._record(runner)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if not runner.train_loop.__class__.__name__.startswith("EpochBased"):
+            self._record(runner)
+
+    def after_train(self, runner) -> None:
+        self._record(runner)
+
+
+@HOOKS.register_module()
+class TrustedResumeHook(Hook):
+    """Lets mmengine's resume read its own (pickled) training checkpoint ``path``, which the
+    caller verified against its digest, and nothing else: the relaxed ``torch.load`` is on
+    only between ``before_run`` and the resume's ``after_load_checkpoint``."""
+
+    priority = "LOWEST"
+
+    def __init__(self, path: str):
+        self.path = path
+        self._saved: Optional[str] = None
+        self._state = "waiting"  # -> "open" (before the resume) -> "closed" (once, for good)
+
+    def before_run(self, runner) -> None:
+        if self._state != "waiting":  # runner.test() calls before_run again
+            return
+        self._state = "open"
+        self._saved = os.environ.get("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD")
+        os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
+
+    def _restore(self) -> None:
+        if self._state != "open":
+            return
+        self._state = "closed"
+        if self._saved is None:
+            os.environ.pop("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", None)
+        else:
+            os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = self._saved
+
+    def after_load_checkpoint(self, runner, checkpoint) -> None:
+        self._restore()
+
+    def before_train(self, runner) -> None:
+        self._restore()
 
 
 @HOOKS.register_module()

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from taskforget.errors import check_number
 from taskforget.registry import MODELS
 
 
@@ -108,10 +109,9 @@ class MaskedDistillationLoss(nn.Module):
 
     def __init__(self, temperature: float = 1.0, alpha: float = 0.0, loss_weight: float = 1.0):
         super().__init__()
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+        check_number("temperature", temperature, low=0, low_open=True)
+        check_number("alpha", alpha, 0.0, 1.0)
+        check_number("loss_weight", loss_weight, low=0)
         self.temperature, self.alpha, self.loss_weight = temperature, alpha, loss_weight
 
     def forward(self, student_logits: Tensor, teacher_logits: Tensor, class_mask: Tensor,

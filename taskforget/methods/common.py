@@ -14,6 +14,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
+from taskforget.errors import ConfigError
+
 from .base import Unlearner
 
 RemainLoader = Union[None, dict, DataLoader]
@@ -132,7 +134,7 @@ class BaselineUnlearner(Unlearner):
     def __init__(self, *args, remain_dataloader: RemainLoader = None, **kwargs):
         super().__init__(*args, **kwargs)
         if remain_dataloader is None and self.requires_remaining_data:
-            raise ValueError(
+            raise ConfigError(
                 f"{type(self).__name__} needs the remaining data: pass remain_dataloader=dict() "
                 "(the forget loader's settings over D_r) or a dataloader config")
         self.remain_dataloader = remain_dataloader
@@ -148,7 +150,7 @@ class BaselineUnlearner(Unlearner):
             cfg = copy.deepcopy(runner.cfg.get("train_dataloader") or {})
             cfg = _merge(_to_dict(cfg), _to_dict(self.remain_dataloader))
             if "type" not in cfg.get("dataset", {}):
-                raise ValueError(
+                raise ConfigError(
                     "remain_dataloader needs a dataset config: give a full dataloader config, "
                     "or run from a config file whose train_dataloader (the forget loader) it "
                     "can be derived from")

@@ -4,6 +4,7 @@ from typing import Dict
 import torch
 from torch import Tensor
 
+from taskforget.errors import ConfigError
 from taskforget.registry import MODELS
 
 from .common import BaselineUnlearner, cross_entropy
@@ -59,7 +60,7 @@ class SalUn(RandomLabel):
     def __init__(self, *args, ratio: float = 0.5, **kwargs):
         super().__init__(*args, **kwargs)
         if not 0 < ratio <= 1:
-            raise ValueError(f"ratio must be in (0, 1], got {ratio}")
+            raise ConfigError(f"ratio must be in (0, 1], got {ratio}")
         self.ratio = ratio
         self.masks: Dict[str, Tensor] = {}
         self._frozen_values: Dict[str, Tensor] = {}

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from taskforget.errors import ConfigError
 from taskforget.registry import MODELS
 
 from .common import BaselineUnlearner, cross_entropy, fixed_random_labels
@@ -110,7 +111,7 @@ class MaGA(RandomLabel):
     def prepare(self, forget_loader) -> None:
         batches = list(self.iterate(forget_loader))
         if self.adapter.labels(batches[0]["data_samples"]).dim() != 1:
-            raise ValueError("MaGA assigns one perturbing label per sample: classification "
+            raise ConfigError("MaGA assigns one perturbing label per sample: classification "
                              "or face tasks only")
         k = self.adapter.num_classes
         if self.similarity is not None:
@@ -119,7 +120,7 @@ class MaGA(RandomLabel):
                 matrix = np.load(matrix) if matrix.endswith(".npy") else np.loadtxt(matrix)
             self.transition = torch.as_tensor(np.asarray(matrix, dtype=np.float32))
             if self.transition.shape != (k, k):
-                raise ValueError(f"similarity must be a ({k}, {k}) matrix, got "
+                raise ConfigError(f"similarity must be a ({k}, {k}) matrix, got "
                                  f"{tuple(self.transition.shape)}")
         else:
             seen = list(batches)

@@ -1,6 +1,8 @@
 """Config plumbing of the backdoor task: one ``attack`` dict drives every component."""
 from mmengine.config import Config
 
+from taskforget.errors import ConfigError
+
 from .poison import BadNetsAttack
 
 
@@ -25,7 +27,7 @@ def prepare_backdoor_config(cfg: Config) -> Config:
         raise KeyError("config has no `attack` dict: use a configs/backdoor_*.py config")
     attack = BadNetsAttack(**cfg.attack)  # validates
     if not 0 <= attack.target < len(cfg.class_names):
-        raise ValueError(f"attack.target {attack.target} is not a class id of "
+        raise ConfigError(f"attack.target {attack.target} is not a class id of "
                          f"{len(cfg.class_names)} classes")
     cfg.forget_classes = [attack.target]
 

@@ -17,6 +17,7 @@ L1 norm (``max(3, ceil(sqrt(L1)))``): the defender knows neither the trigger nor
 No flagged label -> "no backdoor detected": the model is saved unchanged.
 """
 import copy
+import hashlib
 import json
 import math
 import time
@@ -28,8 +29,8 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
-from taskforget.apis import checkpoint_path, work_root
-from taskforget.checkpoint import load_weights
+from taskforget.apis import checkpoint_path, config_hash, work_root
+from taskforget.checkpoint import file_digest, load_weights, write_json_atomic
 from taskforget.registry import DATASETS, MODELS
 
 from .config import prepare_backdoor_config
@@ -154,8 +155,13 @@ def recover_trigger(cfg: Config, checkpoint: str, root: Path, reuse: bool = True
                 + record["recover_time_s"])
 
 
+def defense_hash(cfg: Config, checkpoint: str) -> str:
+    """What a defense report depends on: the config's settings and the suspect's bytes."""
+    return hashlib.sha256((config_hash(cfg) + file_digest(checkpoint)).encode()).hexdigest()
+
+
 def run_defense(cfg: Config, checkpoint: str, work_dir: Optional[str] = None,
-                name: Optional[str] = None) -> Dict:
+                name: Optional[str] = None, force: bool = False) -> Dict:
     """Recover (when configured) and unlearn; returns and writes a result record with ASR and
     clean Acc before (``*_original``) and after, and the wall times."""
     from taskforget.cli import run_stage
@@ -166,14 +172,16 @@ def run_defense(cfg: Config, checkpoint: str, work_dir: Optional[str] = None,
     name = name or cfg.get("defense_name") or cfg.model.type.lower()
     out_dir = work_root(cfg) / "defense" / name
     out_dir.mkdir(parents=True, exist_ok=True)
-    report: Dict = dict(name=name, checkpoint=str(checkpoint))
+    report: Dict = dict(name=name, checkpoint=str(checkpoint),
+                        settings_hash=defense_hash(cfg, checkpoint))
     if cfg.defense.get("recover"):
         report.update(recover_trigger(cfg, checkpoint, work_root(cfg) / "recovery"))
         if report["flagged"] is None:
             # nothing to unlearn: zero epochs, so the saved model is the input model
             cfg.forget.train_cfg.max_epochs = 0
             cfg.forget_dataloader.dataset.update(mode="clean", trigger=None)
-            record = run_stage(cfg, "forget", checkpoint=str(checkpoint), name=name)
+            record = run_stage(cfg, "forget", checkpoint=str(checkpoint), name=name,
+                               force=force)
             report.update(backdoor_detected=False, metrics=record["metrics"],
                           weights=str(checkpoint_path(cfg, "forget")))
             print(f"no backdoor detected: max anomaly index {max(report['anomaly_index']):.2f}"
@@ -185,7 +193,7 @@ def run_defense(cfg: Config, checkpoint: str, work_dir: Optional[str] = None,
         print(f"backdoor detected: target {report['flagged_name']} (anomaly index "
               f"{report['anomaly_index'][report['flagged']]:.2f}); recovered trigger "
               f"ASR on held-out {report['recovered_asr']:.1f}% -> {report['trigger_png']}")
-    record = run_stage(cfg, "forget", checkpoint=str(checkpoint), name=name)
+    record = run_stage(cfg, "forget", checkpoint=str(checkpoint), name=name, force=force)
     report.update(metrics=record["metrics"], unlearn_time_s=record["wall_time_s"],
                   weights=str(checkpoint_path(cfg, "forget")))
     report["total_time_s"] = (report.get("recovery_time_s") or 0) + (record["wall_time_s"] or 0)
@@ -193,7 +201,7 @@ def run_defense(cfg: Config, checkpoint: str, work_dir: Optional[str] = None,
 
 
 def _write(report: Dict, out_dir: Path) -> Dict:
-    (out_dir / "report.json").write_text(json.dumps(report, indent=1))
+    write_json_atomic(out_dir / "report.json", report)
     m = report.get("metrics", {})
     print(f"{report['name']}: ASR {m.get('ASR_original', float('nan')):.2f} -> "
           f"{m.get('ASR', float('nan')):.2f}  clean Acc {m.get('Acc_original', float('nan')):.2f}"

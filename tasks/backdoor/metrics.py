@@ -4,6 +4,7 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
+from taskforget.errors import ConfigError
 from taskforget.registry import METRICS
 
 
@@ -71,5 +72,5 @@ class BackdoorMetric(BaseMetric):
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         if self.target is None:
-            raise ValueError("BackdoorMetric needs target=<target class id>")
+            raise ConfigError("BackdoorMetric needs target=<target class id>")
         return self.calculate(results, self.target)

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from taskforget.errors import ConfigError
 from taskforget.registry import DATASETS
 
 TRIGGER_UID_OFFSET = 1 << 40  # uid of the triggered copy of an image = its uid + this
@@ -39,9 +40,9 @@ class BadNetsAttack:
 
     def __post_init__(self):
         if self.trigger_size < 1:
-            raise ValueError(f"trigger_size must be >= 1, got {self.trigger_size}")
+            raise ConfigError(f"trigger_size must be >= 1, got {self.trigger_size}")
         if not 0.0 < self.poison_rate < 1.0:
-            raise ValueError(f"poison_rate must be in (0, 1), got {self.poison_rate}")
+            raise ConfigError(f"poison_rate must be in (0, 1), got {self.poison_rate}")
 
     def pattern(self) -> np.ndarray:
         """(k, k, 3) uint8 random-valued trigger, fixed by ``seed``."""
@@ -82,7 +83,7 @@ class Trigger:
         self.masks = np.asarray(self.masks, dtype=np.float32)
         self.patterns = np.asarray(self.patterns, dtype=np.float32)
         if self.masks.ndim != 3 or self.patterns.shape != self.masks.shape + (3,):
-            raise ValueError(f"trigger masks must be (M, h, w) and patterns (M, h, w, 3), got "
+            raise ConfigError(f"trigger masks must be (M, h, w) and patterns (M, h, w, 3), got "
                              f"{self.masks.shape} and {self.patterns.shape}")
 
     @classmethod
@@ -114,11 +115,11 @@ class Trigger:
             y = x = 0
         elif self.random_position:
             if h > image.shape[0] or w > image.shape[1]:
-                raise ValueError(f"trigger {h}x{w} larger than the image {image.shape[:2]}")
+                raise ConfigError(f"trigger {h}x{w} larger than the image {image.shape[:2]}")
             y = int(rng.integers(image.shape[0] - h + 1))
             x = int(rng.integers(image.shape[1] - w + 1))
         elif (h, w) != image.shape[:2]:
-            raise ValueError(f"a fixed-position trigger must be image-sized {image.shape[:2]}, "
+            raise ConfigError(f"a fixed-position trigger must be image-sized {image.shape[:2]}, "
                              f"got {h}x{w}")
         else:
             y = x = 0
@@ -137,7 +138,7 @@ def holdout_indices(n: int, part: Optional[str], fraction: float, seed: int) -> 
     if part is None:
         return np.arange(n)
     if part not in ("defense", "eval"):
-        raise ValueError(f"holdout must be 'defense', 'eval' or None, got {part!r}")
+        raise ConfigError(f"holdout must be 'defense', 'eval' or None, got {part!r}")
     order = np.random.default_rng(seed).permutation(n)
     cut = int(round(fraction * n))
     return np.sort(order[:cut] if part == "defense" else order[cut:])
@@ -148,7 +149,7 @@ def poisoned_indices(labels: np.ndarray, attack: BadNetsAttack) -> np.ndarray:
     candidates = np.flatnonzero(np.asarray(labels) != attack.target)
     count = int(round(attack.poison_rate * len(labels)))
     if count > len(candidates):
-        raise ValueError(f"poison_rate {attack.poison_rate} needs {count} non-target images, "
+        raise ConfigError(f"poison_rate {attack.poison_rate} needs {count} non-target images, "
                          f"only {len(candidates)} exist")
     rng = np.random.default_rng([attack.seed, 11])
     return np.sort(rng.choice(candidates, size=count, replace=False))
@@ -185,9 +186,9 @@ class BackdoorDataset(Dataset):
                  holdout: Optional[str] = None, holdout_fraction: float = 0.25,
                  holdout_seed: int = 0, trigger: Optional[str] = None):
         if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+            raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
         if mode == "stamp" and trigger is None:
-            raise ValueError("mode 'stamp' needs trigger=<path of a recovered trigger .npz>")
+            raise ConfigError("mode 'stamp' needs trigger=<path of a recovered trigger .npz>")
         self.inner = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
         self.attack = BadNetsAttack(**(attack or {}))
         self.mode = mode

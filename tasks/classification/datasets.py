@@ -10,11 +10,13 @@ from torch.utils.data import Dataset
 
 from taskforget.datasets import (
     build_pipeline,
+    check_class_names,
     is_random_pipeline,
     resolve_forget_classes,
     select_samples,
 )
 from taskforget.datasets.data_root import resolve_data_root
+from taskforget.errors import ConfigError, DataError
 from taskforget.registry import DATASETS
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -50,6 +52,8 @@ class ClassificationDataset(Dataset):
         max_per_class: keep at most this many samples per class and split (seeded), for fast
             evaluation and tests; None keeps all.
         seed: seed of the ``max_per_class`` draw.
+        class_names: the experiment config's classes, checked against the dataset's own
+            (same names, same order); None skips the check.
 
     Each item is ``dict(inputs=(3, H, W) float tensor, data_samples=dict(label, uid,
     is_train))``; ``uid`` identifies the image whatever subset or subsample holds it (the
@@ -60,7 +64,9 @@ class ClassificationDataset(Dataset):
 
     def __init__(self, split: Splits = "train", forget_classes=(), subset: str = "all",
                  pipeline: Optional[Sequence[dict]] = None, max_per_class: Optional[int] = None,
-                 seed: int = 0):
+                 seed: int = 0, class_names: Optional[Sequence[str]] = None):
+        check_class_names(class_names, self.class_names, f"{type(self).__name__} "
+                          f"{getattr(self, 'root', '')}".strip())
         splits = [split] if isinstance(split, str) else list(split)
         images, labels, is_train, uids = [], [], [], []
         for name in splits:
@@ -133,7 +139,7 @@ class ImageFolderClassification(ClassificationDataset):
         self.root = resolve_data_root(root)
         train_dir = self.root / "train"
         if not train_dir.is_dir():
-            raise FileNotFoundError(f"{train_dir} missing: expected <root>/<split>/<class>/*")
+            raise DataError(f"{train_dir} missing: expected <root>/<split>/<class>/*")
         self.class_names = tuple(sorted(d.name for d in train_dir.iterdir() if d.is_dir()))
         self.preload = preload
         super().__init__(**kwargs)
@@ -146,7 +152,7 @@ class ImageFolderClassification(ClassificationDataset):
             paths += [str(p) for p in files]
             labels += [label] * len(files)
         if not paths:
-            raise FileNotFoundError(f"no images under {self.root / split}")
+            raise DataError(f"no images under {self.root / split}")
         return (_decode_all(tuple(paths)) if self.preload else paths), labels
 
 
@@ -163,7 +169,7 @@ class TorchvisionCIFAR(ClassificationDataset):
     def __init__(self, root: str, num_classes: int = 10, download: bool = False, **kwargs):
         from torchvision.datasets import CIFAR10, CIFAR100
         if num_classes not in (10, 100):
-            raise ValueError(f"num_classes must be 10 or 100, got {num_classes}")
+            raise ConfigError(f"num_classes must be 10 or 100, got {num_classes}")
         self._cls = CIFAR10 if num_classes == 10 else CIFAR100
         self.root, self.download = root, download
         self.class_names = tuple(self._torchvision("train").classes)
@@ -199,6 +205,6 @@ class TinyImageNet(ClassificationDataset):
             items = [(str(self.root / "val" / "images" / line.split("\t")[0]),
                       index[line.split("\t")[1]]) for line in lines if line.strip()]
         if not items:
-            raise FileNotFoundError(f"no Tiny ImageNet images for split {split!r} in {self.root}")
+            raise DataError(f"no Tiny ImageNet images for split {split!r} in {self.root}")
         paths, labels = zip(*items)
         return list(paths), list(labels)

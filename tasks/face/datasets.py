@@ -14,6 +14,7 @@ import numpy as np
 from mmengine.logging import print_log
 
 from taskforget.datasets.data_root import resolve_data_root
+from taskforget.errors import ConfigError, DataError
 from taskforget.registry import DATASETS
 
 from ..classification.datasets import IMAGE_SUFFIXES, ClassificationDataset
@@ -44,7 +45,7 @@ def select_identities(counts: Dict[str, int], num_target: int = 10,
     eligible = sorted(name for name, n in counts.items() if n >= min_images)
     wanted = len(eligible) if num_identities is None else num_identities
     if wanted > len(eligible) or num_target >= wanted:
-        raise ValueError(
+        raise ConfigError(
             f"cannot draw {wanted} identities with {num_target} in the target group: "
             f"{len(eligible)} of {len(counts)} identities have >= {min_images} images. Lower "
             "num_identities / num_target / min_images or point `root` at the full dataset.")
@@ -65,7 +66,7 @@ def split_images(files: Sequence[str], identity: str, num_train: Optional[int] =
     n_test = num_test if num_test is not None else max(1, round(test_fraction * len(files)))
     n_train = num_train if num_train is not None else len(files) - n_test
     if n_train + n_test > len(files) or n_train < 1:
-        raise ValueError(f"identity {identity!r} has {len(files)} images, fewer than the "
+        raise ConfigError(f"identity {identity!r} has {len(files)} images, fewer than the "
                          f"{n_train} train + {n_test} test the split asks for")
     rng = np.random.default_rng([seed, zlib.crc32(identity.encode())])
     order = rng.permutation(len(files))
@@ -107,11 +108,11 @@ class FaceIdentityDataset(ClassificationDataset):
                  num_test: Optional[int] = None, test_fraction: float = 0.2,
                  split_seed: int = 0, detect: Optional[dict] = None, **kwargs):
         if group not in GROUPS:
-            raise ValueError(f"group must be one of {GROUPS}, got {group!r}")
+            raise ConfigError(f"group must be one of {GROUPS}, got {group!r}")
         self.root = resolve_data_root(root)
         files = self.identity_files()
         if not files:
-            raise FileNotFoundError(f"no identity folders with images under {self.root}")
+            raise DataError(f"no identity folders with images under {self.root}")
         groups = dict(zip(GROUPS, select_identities(
             {k: len(v) for k, v in files.items()}, num_target, num_identities, min_images,
             identity_seed)))
@@ -152,7 +153,7 @@ class FaceIdentityDataset(ClassificationDataset):
 
     def load_split(self, split: str):
         if split not in self._splits:
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+            raise ConfigError(f"split must be 'train' or 'test', got {split!r}")
         return list(self._splits[split][0]), list(self._splits[split][1])
 
 
@@ -188,7 +189,7 @@ class VGGFace2(FaceIdentityDataset):
             for d in sorted(p for p in folder.iterdir() if p.is_dir()):
                 files.setdefault(d.name, []).extend(self._images(d))
         if not files:
-            raise FileNotFoundError(
+            raise DataError(
                 f"no VGGFace2 identities under {self.root}: expected "
                 "<root>/train/<identity>/*.jpg and/or <root>/test/<identity>/*.jpg")
         return files

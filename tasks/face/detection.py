@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Sequence, Union
 from PIL import Image, ImageOps
 
 from taskforget.datasets.data_root import PROJECT_ROOT
+from taskforget.errors import ConfigError
 
 NO_FACE_POLICIES = ("center", "drop")
 
@@ -79,7 +80,7 @@ def crop_faces(paths: Sequence[Union[str, Path]], root: Union[str, Path],
         :class:`FaceCropReport`; ``report.json`` in the cache folder holds the same.
     """
     if no_face not in NO_FACE_POLICIES:
-        raise ValueError(f"detect.no_face must be one of {NO_FACE_POLICIES}, got {no_face!r}")
+        raise ConfigError(f"detect.no_face must be one of {NO_FACE_POLICIES}, got {no_face!r}")
     root = Path(root)
     settings = dict(image_size=image_size, margin=margin, pad=pad, min_face_size=min_face_size,
                     thresholds=list(thresholds))

@@ -11,6 +11,7 @@ from torch import nn
 
 from taskforget.checkpoint import CheckpointError, read_state_dict
 from taskforget.datasets.data_root import PROJECT_ROOT
+from taskforget.errors import ConfigError, DataError
 from taskforget.registry import MODELS
 
 from ..classification.models import Classifier
@@ -27,7 +28,7 @@ def load_encoder(model: Classifier, path: str) -> Classifier:
     path = Path(path)
     path = path if path.is_absolute() else PROJECT_ROOT / path
     if not path.is_file():
-        raise FileNotFoundError(
+        raise DataError(
             f"pretrained encoder {path} does not exist: run the pretraining stage first, e.g. "
             "`python tools/train.py configs/face_yaleb_pretrain.py`, or set "
             "model.network.init_encoder=None")
@@ -88,5 +89,5 @@ def gradcam_layer(model: Classifier) -> nn.Module:
             return getattr(encoder, name)
     convs = [m for m in encoder.modules() if isinstance(m, nn.Conv2d)]
     if not convs:
-        raise ValueError(f"no convolution in {type(encoder).__name__}: no Grad-CAM layer")
+        raise ConfigError(f"no convolution in {type(encoder).__name__}: no Grad-CAM layer")
     return convs[-1]

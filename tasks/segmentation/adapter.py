@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from taskforget.adapter import TaskAdapter
+from taskforget.errors import ConfigError
 from taskforget.registry import MODELS
 
 from .datasets import IGNORE_INDEX
@@ -42,7 +43,7 @@ class SegmentationAdapter(TaskAdapter):
                  ignore_index: int = IGNORE_INDEX):
         super().__init__(class_names, forget_classes)
         if mask_scope not in MASK_SCOPES:
-            raise ValueError(f"mask_scope must be one of {MASK_SCOPES}, got {mask_scope!r}")
+            raise ConfigError(f"mask_scope must be one of {MASK_SCOPES}, got {mask_scope!r}")
         self.mask_scope, self.ignore_index = mask_scope, ignore_index
 
     def labels(self, data_samples: Dict[str, Tensor]) -> Tensor:

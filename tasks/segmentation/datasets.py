@@ -19,10 +19,12 @@ from torch.utils.data import Dataset
 from taskforget.datasets import (
     ForgetSplitError,
     build_pipeline,
+    check_class_names,
     is_random_pipeline,
     resolve_forget_classes,
 )
 from taskforget.datasets.data_root import resolve_data_root
+from taskforget.errors import ConfigError, DataError
 from taskforget.registry import DATASETS
 
 IGNORE_INDEX = 255
@@ -45,7 +47,7 @@ def read_label(path: Union[str, Path]) -> np.ndarray:
     try:
         with Image.open(path) as im:
             if im.mode not in ("L", "P", "I", "I;16"):
-                raise ValueError(f"label {path} has mode {im.mode}: expected a single-channel "
+                raise ConfigError(f"label {path} has mode {im.mode}: expected a single-channel "
                                  "class-index PNG (greyscale or palette)")
             return np.asarray(im).astype(np.uint8)
     except OSError as exc:
@@ -77,6 +79,8 @@ class SegmentationDataset(Dataset):
         max_images: keep at most this many images per split (seeded draw), for tests and quick
             runs; None keeps all.
         seed: seed of the ``max_images`` draw.
+        class_names: the experiment config's classes, checked against the dataset's own
+            (same names, same order); None skips the check.
 
     Each item is ``dict(inputs=(3, H, W) float tensor, data_samples=dict(label=(H, W) int64,
     uid, is_train, has_forget))``.
@@ -87,7 +91,9 @@ class SegmentationDataset(Dataset):
 
     def __init__(self, split: Splits = "train", forget_classes=(), subset: str = "all",
                  pipeline: Optional[Sequence[dict]] = None, max_images: Optional[int] = None,
-                 seed: int = 0):
+                 seed: int = 0, class_names: Optional[Sequence[str]] = None):
+        check_class_names(class_names, self.class_names, f"{type(self).__name__} "
+                          f"{getattr(self, 'root', '')}".strip())
         if subset not in SUBSETS:
             raise ForgetSplitError(f"subset must be one of {SUBSETS}, got {subset!r}")
         requested = forget_classes not in (None, (), [])
@@ -100,7 +106,7 @@ class SegmentationDataset(Dataset):
         for name in ([split] if isinstance(split, str) else list(split)):
             items = self.load_split(name)
             if not items:
-                raise FileNotFoundError(f"no images in split {name!r} of {type(self).__name__}")
+                raise DataError(f"no images in split {name!r} of {type(self).__name__}")
             keep = np.arange(len(items))
             if max_images is not None and max_images < len(items):
                 keep = np.sort(np.random.default_rng(seed).permutation(len(items))[:max_images])
@@ -150,7 +156,7 @@ class SegmentationDataset(Dataset):
         image_path, label_path = self.items[index]
         image, label = read_rgb(image_path), self.map_label(read_label(label_path))
         if image.shape[:2] != label.shape:
-            raise ValueError(f"image {image_path} is {image.shape[:2]} but its label "
+            raise ConfigError(f"image {image_path} is {image.shape[:2]} but its label "
                              f"{label_path} is {label.shape}: they must match")
         if self.subset == "remain":
             label = forget_pixels_to_ignore(label, self.forget_ids, self.ignore_index)
@@ -180,7 +186,7 @@ class CamVid(SegmentationDataset):
         self.root = resolve_data_root(root)
         names = self.root / "classes.txt"
         if not names.is_file():
-            raise FileNotFoundError(f"{names} missing: expected CamVid's classes.txt (one class "
+            raise DataError(f"{names} missing: expected CamVid's classes.txt (one class "
                                     "name per line, index = label value)")
         self.class_names = tuple(n.strip() for n in names.read_text().splitlines() if n.strip())
         super().__init__(**kwargs)
@@ -188,11 +194,11 @@ class CamVid(SegmentationDataset):
     def load_split(self, split: str) -> List[Tuple[str, str]]:
         images = sorted((self.root / split / "images").glob("*.png"))
         if not images:
-            raise FileNotFoundError(f"no images under {self.root / split / 'images'}")
+            raise DataError(f"no images under {self.root / split / 'images'}")
         items = [(str(p), str(self.root / split / "labels" / p.name)) for p in images]
         missing = [lbl for _, lbl in items if not Path(lbl).is_file()]
         if missing:
-            raise FileNotFoundError(f"{len(missing)} label maps missing, e.g. {missing[0]}")
+            raise DataError(f"{len(missing)} label maps missing, e.g. {missing[0]}")
         return items
 
 
@@ -224,7 +230,7 @@ class PascalVOC(SegmentationDataset):
     def load_split(self, split: str) -> List[Tuple[str, str]]:
         listing = self.root / self.split_dir / f"{split}.txt"
         if not listing.is_file():
-            raise FileNotFoundError(f"{listing} missing: expected the VOC layout "
+            raise DataError(f"{listing} missing: expected the VOC layout "
                                     "<root>/ImageSets/Segmentation/<split>.txt")
         ids = [line.split()[0] for line in listing.read_text().splitlines() if line.strip()]
         return [(str(self.root / "JPEGImages" / f"{i}.jpg"),
