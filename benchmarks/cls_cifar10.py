@@ -35,14 +35,16 @@ from taskforget.apis import (  # noqa: E402
 from taskforget.checkpoint import load_weights, write_json_atomic  # noqa: E402
 from taskforget.cli import run_or_load  # noqa: E402
 from taskforget.registry import DATASETS, MODELS  # noqa: E402
+from taskforget.request import compose_method  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = "configs/cls_cifar10_resnet20_cpu.py"
-# (row name, config suffix; None = DELETE, the base config). "(D_r)" rows use remaining data.
+# (row name, method fragment configs/_base_/methods/<name>.py). "(D_r)" rows use remaining data.
 METHODS = [
-    ("DELETE", None), ("Random Label", "random_label"), ("Negative Gradient", "negative_gradient"),
+    ("DELETE", "delete"), ("Random Label", "random_label"),
+    ("Negative Gradient", "negative_gradient"),
     ("Boundary Shrink", "boundary_shrink"), ("Boundary Expand", "boundary_expand"),
-    ("Influence Unlearn", "influence"), ("Learn to Unlearn", "l2ul"),
+    ("Influence Unlearn", "influence"), ("Learn to Unlearn", "learn_to_unlearn"),
     ("Bad Teacher", "bad_teacher"), ("SalUn", "salun"), ("SCRUB (max steps only)", "scrub"),
     ("UNSIR (noise only)", "unsir"), ("MaGA", "maga"),
     ("Influence Unlearn (D_r)", "influence_dr"), ("Bad Teacher (D_r)", "bad_teacher_dr"),
@@ -53,7 +55,8 @@ METHODS = [
 FORGET_ONLY = [m for m in METHODS if "(D_r)" not in m[0]]
 # About 2x the cost of the other 20-epoch methods on the CPU protocol (two forward/backward
 # passes per forget batch): Table 1 runs them with `--slow-seeds` seeds (the `runs` column).
-SLOW = {"l2ul", "salun_dr"}  # and every method that trains on D_r (45,000 images per epoch)
+# And every method that trains on D_r (45,000 images per epoch).
+SLOW = {"learn_to_unlearn", "salun_dr"}
 COLUMNS = ["Acc_f", "Acc_r", "Acc_ft", "Acc_rt", "H-Mean", "MIA", "time"]
 HEADERS = {"Acc_f": "Acc_f ↓", "Acc_r": "Acc_r ↑", "Acc_ft": "Acc_ft ↓", "Acc_rt": "Acc_rt ↑",
            "H-Mean": "H-Mean ↑", "MIA": "MIA ↓ (DELETE conv.)", "time": "time (s)",
@@ -80,7 +83,8 @@ def parse_args(argv=None):
     p.add_argument("--sections", nargs="+", default=["table1", "probe", "tsne", "table5",
                                                      "table4", "table3"])
     p.add_argument("--seeds", nargs="+", type=int, help="Table 1 seeds (default 0 1 2)")
-    p.add_argument("--methods", nargs="+", help="config suffixes to run (default: all)")
+    p.add_argument("--methods", nargs="+", help="method names to run (configs/_base_/methods/; "
+                                                "default: all)")
     p.add_argument("--slow-seeds", type=int, default=1,
                    help=f"Table 1 seeds for the D_r methods and {sorted(SLOW)} (default 1)")
     p.add_argument("--max-forget-epochs", type=int,
@@ -104,12 +108,11 @@ class Bench:
     def __init__(self, args):
         self.args = args
         self.methods = [m for m in METHODS if args.methods is None
-                        or (m[1] or "delete") in args.methods]
+                        or m[1] in args.methods]
         args.out.mkdir(parents=True, exist_ok=True)
 
-    def config(self, suffix, seed=0, forget=("airplane",), **options) -> Config:
-        path = BASE if suffix is None else BASE.replace(".py", f"_{suffix}.py")
-        cfg = Config.fromfile(str(ROOT / path))
+    def config(self, method="delete", seed=0, forget=("airplane",), **options) -> Config:
+        cfg = compose_method(Config.fromfile(str(ROOT / BASE)), method)
         overrides = {"work_root": self.args.work_dir, "randomness.seed": seed,
                      "forget_classes": list(forget),
                      # evaluate once, after unlearning (runner.test), not after every epoch
@@ -151,7 +154,7 @@ class Bench:
     def reference(self, stage: str, forget=("airplane",)) -> dict:
         """The original or the retrain model evaluated beside the original (H-Mean); its time
         is the training time tools/train.py recorded. Quick mode trains them first."""
-        cfg = self.config(None, forget=forget)
+        cfg = self.config("delete", forget=forget)
         ckpt = checkpoint_path(cfg, stage)
         results = work_root(cfg) / "results"
         if not ckpt.is_file():
@@ -175,11 +178,11 @@ class Bench:
     def table1(self):
         records = [dict(self.reference("original"), row="Original model", seed=0),
                    dict(self.reference("retrain"), row="Retrain model", seed=0)]
-        for row, suffix in self.methods:
-            slow = suffix in SLOW or "(D_r)" in row
+        for row, method in self.methods:
+            slow = method in SLOW or "(D_r)" in row
             seeds = self.args.seeds[:self.args.slow_seeds] if slow else self.args.seeds
             for seed in seeds:
-                records.append(dict(self.unlearn(self.config(suffix, seed)), row=row, seed=seed))
+                records.append(dict(self.unlearn(self.config(method, seed)), row=row, seed=seed))
         self.write("table1", records, "Table 1 shape: forget 'airplane' (1 class)")
         groups = tables.group([r for r in records if r["row"] in dict(self.methods)],
                               lambda r: r["row"])
@@ -192,7 +195,7 @@ class Bench:
         records = [dict(self.reference("retrain"), row="Retrain model")]
         for alpha in (0.0, 0.25, 0.5, 0.75):
             for t in (1.0, 5.0, 10.0):
-                cfg = self.config(None, **{"model.alpha": alpha, "model.temperature": t,
+                cfg = self.config("delete", **{"model.alpha": alpha, "model.temperature": t,
                                            "run_suffix": f"_a{alpha:g}_T{t:g}"})
                 records.append(dict(self.unlearn(cfg), row=f"DELETE alpha={alpha:g} T={t:g}"))
         self.write("table5", records, "Table 5 shape: DELETE's alpha (forgetting condition) and "
@@ -206,8 +209,8 @@ class Bench:
             if self.args.quick and k == 5:
                 continue
             records.append(dict(self.reference("retrain", forget), row="Retrain model", k=k))
-            for row, suffix in methods:
-                records.append(dict(self.unlearn(self.config(suffix, 0, forget)), row=row, k=k))
+            for row, method in methods:
+                records.append(dict(self.unlearn(self.config(method, 0, forget)), row=row, k=k))
         ks = sorted({r["k"] for r in records})
         for k in ks:
             self.write(f"table4_{k}class", [r for r in records if r["k"] == k],
@@ -224,9 +227,9 @@ class Bench:
         methods = self.methods if not self.args.quick else self.methods[:3]
         records = [dict(self.reference("original"), row="Original model"),
                    dict(self.reference("retrain"), row="Retrain model")]
-        for row, suffix in [m for m in methods if m in FORGET_ONLY]:
-            cfg = self.config(suffix, 0, **{"model.frozen": ["head"],
-                                            "run_suffix": (f"{_suffix(suffix)}_frozenhead")})
+        for row, method in [m for m in methods if m in FORGET_ONLY]:
+            cfg = self.config(method, 0, **{"model.frozen": ["head"],
+                                            "run_suffix": "_frozenhead"})
             records.append(dict(self.unlearn(cfg), row=row))
         self.write("table3", records, "Table 3 shape: classifier layer frozen "
                    "(`model.frozen=['head']`), only the feature extractor unlearns; seed 0")
@@ -234,7 +237,7 @@ class Bench:
     def probe(self):
         refs = [("Original model", self.reference("original")),
                 ("Retrain model", self.reference("retrain"))]
-        refs += [(row, self.unlearn(self.config(suffix, 0))) for row, suffix in self.methods]
+        refs += [(row, self.unlearn(self.config(method, 0))) for row, method in self.methods]
         lines = ["| model | forget-class probe recall (%) ↓ | remaining-class probe acc. (%) | "
                  "forget-vs-rest probe AUC ↓ |", "|---|---|---|---|"]
         csv_rows = ["model,forget_recall,remain_acc,forget_auc"]
@@ -330,11 +333,6 @@ class Bench:
                 f"{os.cpu_count()} CPU cores)" + (", QUICK mode (tiny model and data: checks "
                                                 "the code, not the method)" if self.args.quick
                                                 else ""))
-
-
-def _suffix(suffix):
-    return "" if suffix is None else Config.fromfile(
-        str(ROOT / BASE.replace(".py", f"_{suffix}.py"))).get("run_suffix", "")
 
 
 def schedule(cfg: Config) -> str:

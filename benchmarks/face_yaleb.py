@@ -9,6 +9,7 @@ work_dirs/<experiment>/ is reused when present. Writes tables and Grad-CAM figur
         --pretrain-config configs/face_orl_pretrain.py --name orl
 """
 import argparse
+import copy
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from taskforget.apis import checkpoint_path, markdown_table  # noqa: E402
 from taskforget.checkpoint import write_json_atomic  # noqa: E402
 from taskforget.cli import run_or_load  # noqa: E402
 from taskforget.registry import DATASETS  # noqa: E402
+from taskforget.request import compose_method  # noqa: E402
 from taskforget.tasks.face import identity_table  # noqa: E402
 from taskforget.tasks.face.gradcam import gradcam_for_config  # noqa: E402
 
@@ -32,17 +34,16 @@ from taskforget.tasks.face.gradcam import gradcam_for_config  # noqa: E402
 # first setting, chosen on identity 0), 20 epochs, batch 16, the same D_f augmentation. An
 # entry's overrides (lr, epochs, temperature, D_f pipeline) also name its runs.
 BASELINE = dict(lr=3e-4, epochs=20)
-METHODS = {
-    "DELETE": (dict(type="DELETE"), {}),
+METHODS = {  # row: (method fragment, schedule overrides)
+    "DELETE": ("delete", {}),
     # the best setting with the paper's augmentation (yaleb_sweep.md), before forget_pipeline
-    "DELETE (train aug)": (dict(type="DELETE"), dict(lr=1e-4, epochs=20, temperature=4.0,
-                                                     pipeline="train")),
-    "RandomLabel": (dict(type="RandomLabel"), BASELINE),
-    "NegativeGradient": (dict(type="NegativeGradient"), BASELINE),
-    "BoundaryShrink": (dict(type="BoundaryShrink", pixel_mean=(0.5,) * 3,
-                            pixel_std=(0.5,) * 3), BASELINE),
+    "DELETE (train aug)": ("delete", dict(lr=1e-4, epochs=20, temperature=4.0,
+                                          pipeline="train")),
+    "RandomLabel": ("random_label", BASELINE),
+    "NegativeGradient": ("negative_gradient", BASELINE),
+    "BoundaryShrink": ("boundary_shrink", BASELINE),
     # Negative Gradient diverges at 3e-4; its recommended lr (shared/methods.md):
-    "NegativeGradient@1e-5": (dict(type="NegativeGradient"), dict(BASELINE, lr=1e-5)),
+    "NegativeGradient@1e-5": ("negative_gradient", dict(BASELINE, lr=1e-5)),
 }
 COLUMNS = ("Acc_f", "Acc_r", "Acc_ft", "Acc_rt", "H-Mean", "MIA")
 
@@ -59,13 +60,11 @@ def cached(cfg, stage, name, checkpoint=None):
 
 
 def method_config(cfg, method, bn_train=False):
-    model, schedule = METHODS[method]
-    norm_eval = cfg.model.get("norm_eval", False) and not bn_train
-    cfg = cfg.copy()
-    # the config's own method (DELETE) keeps its settings (temperature, alpha)
-    own = cfg.model if cfg.model.type == model["type"] else {}
-    cfg.model = dict(own, **model, network=cfg.network,
-                     adapter=dict(type="ClassificationAdapter"), norm_eval=norm_eval)
+    """The protocol ``cfg`` with the row's method fragment and its schedule overrides."""
+    fragment, schedule = METHODS[method]
+    cfg = compose_method(copy.deepcopy(cfg), fragment)
+    if bn_train:
+        cfg.model.norm_eval = False
     keys = dict(lr="forget.optim_wrapper.optimizer.lr", epochs="forget.train_cfg.max_epochs",
                 temperature="model.temperature", pipeline="forget_dataloader.dataset.pipeline")
     values = dict(schedule)

@@ -25,18 +25,20 @@ from seg_overlay import make_overlay  # noqa: E402
 
 from taskforget.apis import checkpoint_path  # noqa: E402
 from taskforget.cli import run_or_load  # noqa: E402
+from taskforget.request import compose_method  # noqa: E402
 
-METHODS = {  # key: (row name, config)
-    "delete": ("DELETE (mask: all pixels)", "configs/seg_camvid_car.py"),
-    "delete_labelled": ("DELETE (mask: car pixels)", "configs/seg_camvid_car_labelled.py"),
-    "ng": ("Negative Gradient", "configs/seg_camvid_car_ng.py"),
-    "rl": ("Random Label", "configs/seg_camvid_car_rl.py"),
+METHODS = {  # key: (row name, protocol config, method fragment)
+    "delete": ("DELETE (mask: all pixels)", "configs/seg_camvid_car.py", "delete"),
+    "delete_labelled": ("DELETE (mask: car pixels)", "configs/seg_camvid_car_labelled.py",
+                        "delete"),
+    "negative_gradient": ("Negative Gradient", "configs/seg_camvid_car.py", "negative_gradient"),
+    "random_label": ("Random Label", "configs/seg_camvid_car.py", "random_label"),
 }
 MAIN = ("IoU_ft", "IoU_rt", "mIoU", "aAcc", "H-Mean")
 
 
-def load(path: str, options) -> Config:
-    cfg = Config.fromfile(str(ROOT / path))
+def load(path: str, method: str, options) -> Config:
+    cfg = compose_method(Config.fromfile(str(ROOT / path)), method)
     if options:
         cfg.merge_from_dict(options)
     return cfg
@@ -69,14 +71,14 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    base = load(METHODS["delete"][1], args.cfg_options)
+    base = load(*METHODS["delete"][1:], args.cfg_options)
     original = cached_run(base, "original", "original")
     retrain = cached_run(base, "retrain", checkpoint_path(base, "retrain").stem)
     retrain_eval = cached_run(base, "test", "retrain_eval",
                               checkpoint=str(checkpoint_path(base, "retrain")))
     runs = {}
     for key in args.methods:
-        cfg = load(METHODS[key][1], args.cfg_options)
+        cfg = load(*METHODS[key][1:], args.cfg_options)
         try:
             runs[key] = (cfg, cached_run(cfg, "forget", checkpoint_path(cfg, "forget").stem))
         except FloatingPointError as exc:  # e.g. Negative Gradient diverging: report, go on

@@ -3,5 +3,5 @@
 _base_ = ["./_base_/datasets/cifar10.py", "./_base_/models/resnet18_cifar.py",
           "./_base_/schedules/cls_paper.py", "./_base_/default_runtime.py"]
 experiment = "cls_cifar10_resnet18"
-model = dict(type="DELETE", network={{_base_.network}},
-             adapter=dict(type="ClassificationAdapter"), temperature=1.0, alpha=0.0)
+model = dict(network={{_base_.network}}, adapter=dict(type="ClassificationAdapter"))
+method = "delete"  # configs/_base_/methods/<name>.py; --method NAME picks another one

@@ -7,7 +7,7 @@ _base_ = ["./_base_/datasets/vggface2.py", "./_base_/schedules/face_paper.py",
           "./_base_/default_runtime.py"]
 experiment = "face_vggface2"
 network = dict(type="resnet18_face", num_classes=10)
-model = dict(type="DELETE", network=network, adapter=dict(type="ClassificationAdapter"),
-             temperature=1.0, alpha=0.0)
+model = dict(network=network, adapter=dict(type="ClassificationAdapter"))
+method = "delete"  # configs/_base_/methods/<name>.py; --method NAME picks another one
 pretrain = dict(model=dict(network=dict(
     init_encoder="work_dirs/face_vggface2_pretrain/original.pth")))

@@ -10,8 +10,9 @@ network = dict(type="resnet18_face", num_classes=10)
 # norm_eval: batch-norm statistics stay the original model's while unlearning from one
 # person's ~50 images (updating them on D_f alone costs remaining accuracy; see
 # docs/results/face/README.md). Every method of the benchmark runs this way.
-model = dict(type="DELETE", network=network, adapter=dict(type="ClassificationAdapter"),
-             temperature=1.0, alpha=0.0, norm_eval=True)
+model = dict(network=network, adapter=dict(type="ClassificationAdapter"))
+method = "delete"  # configs/_base_/methods/<name>.py; --method NAME picks another one
+method_defaults = dict(norm_eval=True)
 # Fine-tuning: the paper's fixed lr 0.01 (SGD momentum 0.9, wd 5e-4), 15 epochs, bf16.
 pretrain = dict(model=dict(network=dict(init_encoder=pretrained_encoder)),
                 train_cfg=dict(max_epochs=15, val_interval=5),

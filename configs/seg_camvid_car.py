@@ -4,6 +4,13 @@
 _base_ = ["./_base_/datasets/camvid.py", "./_base_/models/deeplabv3plus_r18.py",
           "./_base_/schedules/seg_cpu.py", "./_base_/default_runtime.py"]
 experiment = "seg_camvid_car"
-model = dict(type="DELETE", network={{_base_.network}},
-             adapter=dict(type="SegmentationAdapter", mask_scope="all"),
-             temperature=1.0, alpha=0.0)
+model = dict(network={{_base_.network}},
+             adapter=dict(type="SegmentationAdapter", mask_scope="all"))
+method = "delete"  # configs/_base_/methods/<name>.py; --method NAME picks another one
+# this protocol's schedule of the pixel-agnostic baselines (Table S14): its 3 epochs, own lr
+method_settings = dict(
+    negative_gradient=dict(forget=dict(train_cfg=dict(max_epochs=3),
+                                       optim_wrapper=dict(optimizer=dict(lr=1e-4)))),
+    random_label=dict(model=dict(label_seed=0),
+                      forget=dict(train_cfg=dict(max_epochs=3),
+                                  optim_wrapper=dict(optimizer=dict(lr=1e-3)))))

@@ -4,6 +4,6 @@
 _base_ = ["./_base_/datasets/voc.py", "./_base_/models/deeplabv3plus_r50.py",
           "./_base_/schedules/seg_paper.py", "./_base_/default_runtime.py"]
 experiment = "seg_voc_car"
-model = dict(type="DELETE", network={{_base_.network}},
-             adapter=dict(type="SegmentationAdapter", mask_scope="all"),
-             temperature=1.0, alpha=0.0)
+model = dict(network={{_base_.network}},
+             adapter=dict(type="SegmentationAdapter", mask_scope="all"))
+method = "delete"  # configs/_base_/methods/<name>.py; --method NAME picks another one

@@ -22,6 +22,7 @@ from taskforget.datasets import resolve_forget_classes
 from taskforget.datasets.data_root import PROJECT_ROOT
 from taskforget.errors import ConfigError, check_number
 from taskforget.evaluation import MIA_CONVENTION
+from taskforget.request import compose_method, method_name
 
 STAGES = ("original", "retrain", "forget", "test")
 _DATALOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
@@ -45,7 +46,12 @@ def run_name(cfg: Config, stage: str) -> str:
         return "original"
     seed = cfg.get("randomness", {}).get("seed")
     suffix = f"_seed{seed}" if seed is not None else ""
-    method = "retrain" if stage == "retrain" else cfg.model.type.lower()
+    if stage == "retrain":
+        method = "retrain"
+    elif cfg.get("method") and cfg.get("method_type") in (None, cfg.model.get("type")):
+        method = cfg.method
+    else:  # the class was changed after composing (e.g. --cfg-options model.type=...)
+        method = method_name(cfg.model.type)
     return f"{method}_{forget_tag(cfg)}{cfg.get('run_suffix', '')}{suffix}"
 
 
@@ -161,7 +167,7 @@ def build_stage_config(cfg: Config, stage: str, checkpoint: Optional[str] = None
     """
     if stage not in STAGES:
         raise ConfigError(f"stage must be one of {STAGES}, got {stage!r}")
-    cfg = prepare_experiment(copy.deepcopy(cfg))
+    cfg = prepare_experiment(compose_method(copy.deepcopy(cfg)))
     if work_dir is not None:
         cfg.work_root = work_dir
     cfg.model.adapter.update(class_names=tuple(cfg.class_names),

@@ -25,6 +25,7 @@ from taskforget.apis import (
 )
 from taskforget.checkpoint import digest_path, verify_digest
 from taskforget.errors import ConfigError, RunExistsError, TaskforgetError
+from taskforget.request import compose_method
 
 # Top-level keys an option may add although the config does not set them.
 OPTIONAL_KEYS = ("work_root", "run_suffix")
@@ -40,6 +41,9 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--forget-classes", nargs="+", metavar="NAME",
                    help="the classes to forget, by exact name (or id), e.g. --forget-classes "
                         "airplane 'traffic light'; overrides the config's forget_classes")
+    p.add_argument("--method", metavar="NAME",
+                   help="unlearning method (a fragment configs/_base_/methods/NAME.py, e.g. "
+                        "random_label); default: the config's `method`")
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
                    help="override config keys, e.g. forget.train_cfg.max_epochs=5 "
                         "model.temperature=2; values are Python literals (quote strings with "
@@ -126,7 +130,10 @@ def load_config(args) -> Config:
     except Exception as exc:  # noqa: BLE001 - mmengine raises anything from a bad file
         raise ConfigError(f"cannot read config {path}: {type(exc).__name__}: "
                           f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
-    apply_options(cfg, parse_cfg_options(getattr(args, "cfg_options", None) or []))
+    options = parse_cfg_options(getattr(args, "cfg_options", None) or [])
+    # the method first, so that options (e.g. model.temperature=2) refine it
+    compose_method(cfg, options.pop("method", None) or getattr(args, "method", None))
+    apply_options(cfg, options)
     if getattr(args, "forget_classes", None):
         cfg.forget_classes = forget_classes_arg(args.forget_classes, cfg.get("class_names", ()))
     if getattr(args, "work_dir", None):

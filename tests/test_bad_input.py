@@ -327,3 +327,19 @@ def test_every_user_error_is_one_family():
     from taskforget.errors import DivergedError
     assert issubclass(ForgetSplitError, ConfigError)
     assert issubclass(DivergedError, TaskforgetError)
+
+
+# 40-41. the method by name: unknown names listed; options refine the chosen method
+def test_unknown_method_name_lists_the_valid_ones():
+    with pytest.raises(ConfigError, match="unknown method 'randomlabel': choose one of .*"
+                                          "random_label"):
+        cli_config("--method", "randomlabel")
+
+
+def test_options_refine_the_chosen_method():
+    cfg = build_stage_config(cli_config(
+        "--method", "random_label", "--cfg-options", "forget.optim_wrapper.optimizer.lr=0.002"),
+        "forget")
+    assert cfg.model.type == "RandomLabel" and cfg.optim_wrapper.optimizer.lr == 0.002
+    assert cfg.train_cfg.max_epochs == 20  # the fragment's schedule
+    assert Path(cfg.work_dir).name == "random_label_airplane_seed0"

@@ -1,12 +1,16 @@
 """Every config under configs/ loads and turns into the runner config of each of its stages;
-classification method configs also build their model (no data, no training)."""
+every method fragment composes with every classification protocol and builds its model (no
+data, no training)."""
+import os
 from pathlib import Path
 
 import pytest
 from mmengine.config import Config
 
 from taskforget.apis import build_stage_config
+from taskforget.errors import ConfigError
 from taskforget.registry import MODELS
+from taskforget.request import compose_method, method_fragment, method_name, method_names
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p for p in (ROOT / "configs").glob("*.py"))
@@ -40,26 +44,62 @@ def test_config_builds_every_stage(path, tmp_path):
             assert "train_cfg" in stage_cfg and "optim_wrapper" in stage_cfg
         if stage == "forget":
             assert stage_cfg.train_dataloader.dataset.get("subset", "forget") == "forget"
-            if path.stem.startswith("cls_"):
-                model_cfg = stage_cfg.model.to_dict()
-                model_cfg["original_checkpoint"] = None
-                model = MODELS.build(model_cfg)
-                assert type(model).__name__ == cfg.model.type
-                assert model.adapter.forget_ids == (0,)
         if stage == "retrain":
             assert stage_cfg.train_dataloader.dataset.get("subset", "remain") == "remain"
 
 
-def test_method_configs_mark_remaining_data_and_keep_run_names_apart():
-    """Variants of one method write to distinct runs; configs that use D_r say so."""
-    names = {}
-    for path in CONFIGS:
-        if not path.stem.startswith("cls_cifar10_resnet20_cpu_"):
-            continue
-        cfg = Config.fromfile(str(path))
-        name = cfg.model.type.lower() + cfg.get("run_suffix", "")
-        assert name not in names, f"{path.name} and {names.get(name)} share run name {name}"
-        names[name] = path.name
-        uses_dr = "remain_dataloader" in cfg.model
-        assert uses_dr == ("uses D_r" in path.read_text()), path.name
-    assert len(names) >= 21
+CLASSIFICATION = ["cls_cifar10_resnet20_cpu", "cls_cifar10_resnet18"]
+
+
+@pytest.mark.parametrize("method", method_names())
+@pytest.mark.parametrize("protocol", CLASSIFICATION)
+def test_every_method_fragment_builds_on_every_classification_protocol(protocol, method):
+    """protocol x method: the fragment's class and knobs, the protocol's network and
+    defaults, the method's schedule over the protocol's; the model builds (no data)."""
+    cfg = compose_method(Config.fromfile(str(ROOT / "configs" / f"{protocol}.py")), method)
+    stage_cfg = build_stage_config(cfg, "forget")
+    fragment = method_fragment(method)
+    assert stage_cfg.model.type == fragment.model.type
+    assert stage_cfg.model.network == cfg.network
+    assert stage_cfg.model.get("norm_eval") == (True if protocol.endswith("cpu") else None)
+    if "forget" in fragment and "max_epochs" in fragment.forget.get("train_cfg", {}):
+        assert stage_cfg.train_cfg.max_epochs == fragment.forget.train_cfg.max_epochs
+    assert os.path.basename(stage_cfg.work_dir) == f"{method}_airplane_seed0"
+    model_cfg = stage_cfg.model.to_dict()
+    model_cfg["original_checkpoint"] = None
+    model = MODELS.build(model_cfg)
+    assert method_name(type(model).__name__) == method.removesuffix("_dr")
+    assert model.adapter.forget_ids == (0,)
+    assert model.uses_remaining_data == ("remain_dataloader" in fragment.model)
+
+
+def test_method_fragments_mark_remaining_data():
+    """Fragments that use D_r say so in their description, and only they carry a loader."""
+    names = method_names()
+    assert len(names) >= 22
+    for name in names:
+        text = (ROOT / "configs" / "_base_" / "methods" / f"{name}.py").read_text()
+        uses_dr = "remain_dataloader" in method_fragment(name).model
+        assert uses_dr == ("uses D_r" in text), name
+
+
+def test_protocol_settings_of_one_method_override_the_fragment():
+    cfg = compose_method(Config.fromfile(str(ROOT / "configs" / "cls_cifar10_resnet20_cpu.py")),
+                         "influence")
+    assert cfg.model.num_samples == 256 and method_fragment("influence").model.num_samples == 100
+    shrink = compose_method(Config.fromfile(str(ROOT / "configs" / "cls_cifar10_resnet18.py")),
+                            "boundary_shrink")
+    assert tuple(shrink.model.pixel_mean) == tuple(shrink.normalize.mean)
+
+
+def test_unknown_method_lists_the_valid_names():
+    with pytest.raises(ConfigError, match="unknown method 'forget_it'.*random_label"):
+        compose_method(Config.fromfile(str(ROOT / "configs" / "cls_cifar10_resnet18.py")),
+                       "forget_it")
+
+
+def test_method_names_match_the_field_s_spelling():
+    assert [method_name(c) for c in ("DELETE", "RandomLabel", "SalUn", "SCRUB", "FineTune",
+                                     "InfluenceUnlearn", "LearnToUnlearn")] == [
+        "delete", "random_label", "salun", "scrub", "finetune", "influence",
+        "learn_to_unlearn"]

@@ -10,6 +10,7 @@ from taskforget.cli import run_stage
 from taskforget.datasets import ForgetSplitError
 from taskforget.losses import masked_distillation_loss
 from taskforget.registry import DATASETS, MODELS
+from taskforget.request import compose_method
 from taskforget.tasks.segmentation import (
     IGNORE_INDEX,
     VOC_CLASSES,
@@ -92,16 +93,21 @@ def test_voc_errors(voc_root, tmp_path):
         PascalVOC(root=str(tmp_path))
 
 
-@pytest.mark.parametrize("name", ["seg_voc_car", "seg_camvid_car", "seg_camvid_car_labelled",
-                                  "seg_camvid_car_ng", "seg_camvid_car_rl"])
-def test_configs_build_every_stage(name):
-    cfg = Config.fromfile(f"configs/{name}.py")
+@pytest.mark.parametrize("name, method", [
+    ("seg_voc_car", None), ("seg_camvid_car", None), ("seg_camvid_car_labelled", None),
+    ("seg_camvid_car", "negative_gradient"), ("seg_camvid_car", "random_label")])
+def test_configs_build_every_stage(name, method):
+    cfg = compose_method(Config.fromfile(f"configs/{name}.py"), method)
     stages = {s: build_stage_config(cfg, s) for s in ("original", "retrain", "forget", "test")}
     assert stages["retrain"].train_dataloader.dataset.subset == "remain"
     assert stages["forget"].train_dataloader.dataset.subset == "forget"
     assert stages["forget"].model.adapter.forget_classes == ["car"]
     assert stages["forget"].val_evaluator.forget_classes == ["car"]
     assert stages["original"].model.type == "SupervisedModel"
+    if method is not None:  # the protocol's own schedule of the baseline
+        assert stages["forget"].train_cfg.max_epochs == 3
+        assert stages["forget"].model.type == {"negative_gradient": "NegativeGradient",
+                                               "random_label": "RandomLabel"}[method]
 
 
 def test_voc_config_pipeline_on_fixture(voc_root):

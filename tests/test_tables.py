@@ -92,9 +92,9 @@ def test_benchmark_records_a_diverged_run_and_does_not_repeat_it(tmp_path, monke
     cfg = bench.config("negative_gradient")
     first = bench.unlearn(cfg)
     second = bench.unlearn(cfg)
-    assert calls == ["negativegradient_airplane_seed0"]
+    assert calls == ["negative_gradient_airplane_seed0"]
     assert first["missing"] == second["missing"] == (
-        "negativegradient_airplane_seed0 diverged (loss became nan at epoch 1, iteration 3)")
+        "negative_gradient_airplane_seed0 diverged (loss became nan at epoch 1, iteration 3)")
     assert first["metrics"] == {}
     # the record is keyed by the settings: other settings run again
     cfg.merge_from_dict({"forget.optim_wrapper.optimizer.lr": 2e-5})

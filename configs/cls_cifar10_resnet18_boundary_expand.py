@@ -1,6 +1,0 @@
-# Boundary Expand: train D_f into a shadow class, then drop it. Forget-set only.
-# Settings: ../shared/methods.md (the DELETE authors' recommended CIFAR-10 settings).
-_base_ = ["./cls_cifar10_resnet18.py"]
-model = dict(_delete_=True, type="BoundaryExpand", network={{_base_.network}},
-             adapter=dict(type="ClassificationAdapter"))
-forget = dict(train_cfg=dict(max_epochs=20), optim_wrapper=dict(optimizer=dict(lr=8e-4)))

@@ -1,6 +1,0 @@
-# Fine-tune: cross-entropy on the remaining data D_r only (uses D_r).
-# Settings: ../shared/methods.md (the DELETE authors' recommended CIFAR-10 settings).
-_base_ = ["./cls_cifar10_resnet18.py"]
-model = dict(_delete_=True, type="FineTune", network={{_base_.network}},
-             adapter=dict(type="ClassificationAdapter"), remain_dataloader=dict())
-forget = dict(train_cfg=dict(max_epochs=10), optim_wrapper=dict(optimizer=dict(lr=2e-2)))

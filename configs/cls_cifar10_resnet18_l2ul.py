@@ -1,8 +1,0 @@
-# Learning to Unlearn (adversarial variant): ascent on D_f + 0.1 CE on targeted L2-PGD
-# neighbours (eps 0.4, step 0.1, 10 steps). Forget-set only.
-# Settings: ../shared/methods.md (the DELETE authors' recommended CIFAR-10 settings).
-_base_ = ["./cls_cifar10_resnet18.py"]
-model = dict(_delete_=True, type="LearnToUnlearn", network={{_base_.network}},
-             adapter=dict(type="ClassificationAdapter"),
-             eps=0.4, step=0.1, steps=10, adv_weight=0.1)
-forget = dict(train_cfg=dict(max_epochs=20), optim_wrapper=dict(optimizer=dict(lr=1e-5)))

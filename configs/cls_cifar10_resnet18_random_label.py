@@ -1,7 +1,0 @@
-# Random Label: cross-entropy of D_f to a random remaining class (fixed per sample).
-# Forget-set only.
-# Settings: ../shared/methods.md (the DELETE authors' recommended CIFAR-10 settings).
-_base_ = ["./cls_cifar10_resnet18.py"]
-model = dict(_delete_=True, type="RandomLabel", network={{_base_.network}},
-             adapter=dict(type="ClassificationAdapter"))
-forget = dict(train_cfg=dict(max_epochs=20), optim_wrapper=dict(optimizer=dict(lr=3e-4)))

@@ -1,7 +1,0 @@
-# SalUn as published (uses D_r): plus cross-entropy on D_r (lr 1.3e-2).
-# Settings: ../shared/methods.md (the DELETE authors' recommended CIFAR-10 settings).
-_base_ = ["./cls_cifar10_resnet18.py"]
-model = dict(_delete_=True, type="SalUn", network={{_base_.network}},
-             adapter=dict(type="ClassificationAdapter"), ratio=0.5, remain_dataloader=dict())
-forget = dict(train_cfg=dict(max_epochs=20), optim_wrapper=dict(optimizer=dict(lr=1.3e-2)))
-run_suffix = "_dr"

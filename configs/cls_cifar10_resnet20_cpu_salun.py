@@ -1,7 +1,0 @@
-# SalUn, forget-only variant: Random Label on the top-50% salient weights (lr 1.3e-2).
-# Settings: ../shared/methods.md (the DELETE authors' recommended CIFAR-10 settings).
-_base_ = ["./cls_cifar10_resnet20_cpu.py"]
-model = dict(_delete_=True, type="SalUn", network={{_base_.network}},
-             adapter=dict(type="ClassificationAdapter"), norm_eval=True,
-             ratio=0.5)
-forget = dict(train_cfg=dict(max_epochs=20), optim_wrapper=dict(optimizer=dict(lr=1.3e-2)))

@@ -1,8 +1,0 @@
-# UNSIR, forget-only variant: impair on the error-maximizing noise alone (Adam 1e-4, 2 epochs).
-# Settings: ../shared/methods.md (the DELETE authors' recommended CIFAR-10 settings).
-_base_ = ["./cls_cifar10_resnet20_cpu.py"]
-model = dict(_delete_=True, type="UNSIR", network={{_base_.network}},
-             adapter=dict(type="ClassificationAdapter"), norm_eval=True,
-             noise_steps=25, noise_lr=0.1)
-forget = dict(train_cfg=dict(max_epochs=2),
-              optim_wrapper=dict(optimizer=dict(_delete_=True, type="Adam", lr=1e-4)))

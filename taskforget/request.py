@@ -1,0 +1,90 @@
+"""A forget request is protocol x method x request.
+
+- The **protocol** is a leaf config under ``configs/`` (network, data, pretraining schedule, the
+  shared unlearning schedule ``forget``, and ``method``: the default method's name).
+- The **method** is a fragment ``configs/_base_/methods/<name>.py``, one per method and shared
+  by every protocol: ``model = dict(type=<Unlearner class>, <knobs>)`` and, when the method has
+  its own schedule, ``forget = dict(...)`` merged over the protocol's. A protocol may add
+  ``method_defaults`` (knobs for every method, e.g. ``norm_eval``) and ``method_settings``
+  (``{name: dict(model=..., forget=...)}``: its own settings of one method, e.g. tuned lrs).
+- The **request** holds the classes to forget, the parent checkpoint and the lineage.
+
+The method's name (snake_case) is the one name used from class to config to run name to
+table row: :func:`method_name` gives it for a class.
+"""
+import inspect
+import re
+from pathlib import Path
+from typing import List, Optional
+
+from mmengine.config import Config
+
+from taskforget.errors import ConfigError
+from taskforget.registry import MODELS
+
+CONFIG_ROOT = Path(__file__).resolve().parents[1] / "configs"
+METHODS_DIR = CONFIG_ROOT / "_base_" / "methods"
+_MODEL_KEYS = ("network", "adapter", "data_preprocessor", "frozen")
+# Class names whose snake_case form is not the name the field uses.
+_NAMES = {"DELETE": "delete", "SalUn": "salun", "SCRUB": "scrub", "UNSIR": "unsir",
+          "MaGA": "maga", "SSD": "ssd", "FineTune": "finetune", "FisherForgetting": "fisher",
+          "InfluenceUnlearn": "influence", "NAD": "nad"}
+
+
+def method_name(class_name: str) -> str:
+    """The snake_case name of an unlearning class, e.g. ``'RandomLabel'`` -> ``'random_label'``."""
+    return _NAMES.get(class_name) or re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
+
+
+def method_names() -> List[str]:
+    """Names of every method fragment (``configs/_base_/methods/*.py``)."""
+    return sorted(p.stem for p in METHODS_DIR.glob("*.py"))
+
+
+def method_fragment(name: str) -> Config:
+    """The fragment of method ``name``; a clear error listing the valid names otherwise."""
+    path = METHODS_DIR / f"{name}.py"
+    if not path.is_file():
+        raise ConfigError(f"unknown method {name!r}: choose one of {', '.join(method_names())}")
+    fragment = Config.fromfile(str(path))
+    if "model" not in fragment or "type" not in fragment.model:
+        raise ConfigError(f"method fragment {path} must set model = dict(type=..., ...)")
+    return fragment
+
+
+def compose_method(cfg: Config, name: Optional[str] = None) -> Config:
+    """Put method ``name`` (default: the protocol's ``method``) into the protocol ``cfg``, in
+    place: ``cfg.model`` becomes the protocol's network and adapter + ``method_defaults`` + the
+    fragment's knobs + ``method_settings[name]['model']``; ``cfg.forget`` gets the fragment's
+    and then ``method_settings[name]['forget']`` schedule over the protocol's. A config whose
+    ``model`` already names its class and that names no method is left as it is.
+    """
+    name = name or cfg.get("method")
+    if name is None:
+        if "type" not in cfg.get("model", {}):
+            raise ConfigError("the config names no method: set method = '<name>' or pass "
+                              f"--method (one of {', '.join(method_names())})")
+        cfg.method, cfg.method_type = method_name(cfg.model.type), cfg.model.type
+        return cfg
+    if cfg.get("method_type") is not None and cfg.get("method") == name:
+        return cfg  # composed already (options applied since are kept)
+    fragment = method_fragment(name)
+    own = (cfg.get("method_settings") or {}).get(name, {})
+    model = {k: v for k, v in cfg.model.to_dict().items() if k in _MODEL_KEYS}
+    model.update(cfg.get("method_defaults") or {})
+    model.update(fragment.model.to_dict())
+    model.update(own.get("model", {}))
+    method_class = MODELS.get(model["type"])
+    if method_class is None:
+        raise ConfigError(f"method fragment {name}: unknown class {model['type']!r}")
+    accepts = inspect.signature(method_class.__init__).parameters
+    if "pixel_mean" in accepts and model.get("pixel_mean") is None and "normalize" in cfg:
+        # methods that attack in pixel space need the protocol's normalization
+        model.update(pixel_mean=cfg.normalize.mean, pixel_std=cfg.normalize.std)
+    cfg.model = model
+    for schedule in (fragment.get("forget"), own.get("forget")):
+        if schedule:
+            cfg.merge_from_dict({"forget": schedule.to_dict() if hasattr(schedule, "to_dict")
+                                 else schedule})
+    cfg.method, cfg.method_type = name, model["type"]
+    return cfg
