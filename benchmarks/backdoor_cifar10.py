@@ -23,13 +23,13 @@ from mmengine.config import Config
 from taskforget.apis import work_root
 from taskforget.checkpoint import write_json_atomic
 from taskforget.cli import run_or_load, run_stage
-from taskforget.datasets.data_root import PROJECT_ROOT
+from taskforget.request import CONFIG_ROOT
 from taskforget.tasks.backdoor import BadNetsAttack, Trigger
 from taskforget.tasks.backdoor.config import prepare_backdoor_config
 from taskforget.tasks.backdoor.defense import defense_hash, run_defense, save_trigger_png
 from taskforget.tasks.backdoor.figures import gradcam_figure
 
-CONFIGS = PROJECT_ROOT / "configs"
+CONFIGS = CONFIG_ROOT
 COSINE_8EP = [dict(type="CosineAnnealingLR", T_max=8, eta_min=0.0, by_epoch=True,
                    convert_to_iter_based=True)]
 # row -> (leaf config, overrides); DELETE rows first: they are the point of the benchmark.
@@ -153,7 +153,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--sizes", type=int, nargs="+", default=[3, 5, 7])
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
-    p.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "results" / "backdoor"))
+    p.add_argument("--out", default=str(CONFIG_ROOT.parent / "docs" / "results" / "backdoor"))
     p.add_argument("--poison-epochs", type=int, default=None,
                    help="train the poisoned models this many epochs instead of the config's "
                         "8 (own work dirs; files named backdoor_cifar10_e<N>.*)")

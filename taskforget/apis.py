@@ -28,11 +28,34 @@ STAGES = ("original", "retrain", "forget", "test")
 _DATALOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
 
 
-def forget_tag(cfg: Config) -> str:
-    """Short name of the forget classes, e.g. ``'airplane'`` or ``'0-1-2'``."""
-    ids = resolve_forget_classes(cfg.forget_classes, cfg.class_names)
-    names = [cfg.class_names[i] for i in ids]
+def _classes_tag(classes, class_names) -> str:
+    ids = resolve_forget_classes(classes, class_names)
+    names = [class_names[i] for i in ids]
     return "-".join(names) if len(names) <= 3 else "-".join(map(str, ids))
+
+
+def forget_tag(cfg: Config) -> str:
+    """Short name of the forget classes, e.g. ``'airplane'`` or ``'0-1-2'``; a chain of
+    requests names each step: ``'cat_then_dog'``."""
+    steps = [step["classes"] for step in cfg.get("lineage") or []]
+    steps.append(cfg.get("request_classes") or cfg.forget_classes)
+    return "_then_".join(_classes_tag(s, cfg.class_names) for s in steps)
+
+
+def _as_list(classes) -> list:
+    return [classes] if isinstance(classes, (str, int)) else list(classes)
+
+
+def _apply_lineage(cfg: Config) -> None:
+    """A later request of a chain: ``forget_classes`` becomes every class forgotten so far
+    (masks, metrics, MIA) and ``request_classes`` keeps this request's own (its D_f)."""
+    if not cfg.get("lineage"):
+        return
+    if "request_classes" not in cfg:
+        cfg.request_classes = _as_list(cfg.forget_classes)
+    earlier = [c for step in cfg.lineage for c in _as_list(step["classes"])]
+    ids = resolve_forget_classes(earlier + list(cfg.request_classes), cfg.class_names)
+    cfg.forget_classes = [cfg.class_names[i] for i in ids]
 
 
 def work_root(cfg: Config) -> Path:
@@ -105,7 +128,10 @@ def prepare_experiment(cfg: Config) -> Config:
             if data_root is not None:
                 node["root"] = data_root
 
+    _apply_lineage(cfg)
     walk_dicts(cfg._cfg_dict, fill)
+    if cfg.get("request_classes") and "forget_dataloader" in cfg:
+        cfg.forget_dataloader.dataset.forget_classes = list(cfg.request_classes)
     return cfg
 
 
@@ -185,7 +211,12 @@ def build_stage_config(cfg: Config, stage: str, checkpoint: Optional[str] = None
     elif stage == "forget":
         cfg.merge_from_dict(cfg.forget.to_dict())
         cfg.train_dataloader = cfg.forget_dataloader
-        cfg.model.original_checkpoint = str(checkpoint or original)
+        lineage = cfg.get("lineage") or []
+        # a later request starts from (and distils) the current model, its parent
+        parent = checkpoint or (lineage[-1]["checkpoint"] if lineage else original)
+        cfg.model.original_checkpoint = str(parent)
+        if lineage:
+            cfg.model.reference_checkpoint = str(original)
     else:
         cfg.model = dict(type="Unlearner", network=model.network, adapter=model.adapter,
                          original_checkpoint=str(original), checkpoint=checkpoint)
@@ -194,6 +225,11 @@ def build_stage_config(cfg: Config, stage: str, checkpoint: Optional[str] = None
             cfg.pop(key, None)
     for key in ("pretrain", "forget", "forget_dataloader"):
         cfg.pop(key, None)
+    train_cfg = cfg.get("train_cfg") or {}
+    if stage != "test" and train_cfg.get("val_interval", 1) >= train_cfg.get("max_epochs", 0):
+        # no validation before the last epoch: runner.test() evaluates once, at the end
+        for key in ("val_dataloader", "val_cfg", "val_evaluator"):
+            cfg.pop(key, None)
     name = run_name(cfg, "forget" if stage == "test" else stage)
     validate_config(cfg)
     # The run's identity: its settings and the bytes of the weights it starts from.
@@ -248,6 +284,26 @@ def hyperparameters(cfg: Config) -> dict:
     return json.loads(json.dumps(settings, default=str))
 
 
+def lineage_of(parent: str) -> list:
+    """The lineage a request continues when it starts from ``parent``, the weights of an
+    earlier forget run: that run's own lineage plus the run itself.
+
+    Raises:
+        ConfigError: ``parent`` has no results record or is not the file that run wrote.
+    """
+    from taskforget.checkpoint import verify_digest
+    parent = Path(parent)
+    record_path = parent.parent / "results" / f"{parent.stem}.json"
+    if not record_path.is_file():
+        raise ConfigError(f"--parent {parent}: no results record {record_path}; pass the "
+                          "weights a forget run wrote (<work_root>/<run>.pth)")
+    record = json.loads(record_path.read_text())
+    verify_digest(parent, record.get("config_hash", ""))
+    return list(record.get("lineage") or []) + [dict(
+        classes=record.get("request_classes") or record["forget_classes"], run=record["name"],
+        checkpoint=str(parent.resolve()))]
+
+
 def write_results(metrics: Dict[str, float], cfg: Config, name: str,
                   wall_time_s: Optional[float] = None) -> Path:
     """Write ``<work_root>/results/<name>.json`` and a markdown row beside it.
@@ -261,7 +317,9 @@ def write_results(metrics: Dict[str, float], cfg: Config, name: str,
         else [cfg.forget_classes], metrics=metrics, wall_time_s=wall_time_s,
         mia_convention=MIA_CONVENTION, device=device_name(),
         config=getattr(cfg, "filename", None), config_hash=cfg.get("run_hash"),
-        hyperparameters=hyperparameters(cfg))
+        hyperparameters=hyperparameters(cfg),
+        request_classes=_as_list(cfg.get("request_classes") or cfg.forget_classes),
+        lineage=[dict(step) for step in cfg.get("lineage") or []])
     write_json_atomic(path, record)
     write_text_atomic(path.with_suffix(".md"), markdown_table([record]))
     return path

@@ -18,6 +18,7 @@ from mmengine.config import Config, DictAction
 from taskforget.apis import (
     build_stage_config,
     checkpoint_path,
+    lineage_of,
     markdown_table,
     prepare_experiment,
     results_path,
@@ -25,7 +26,7 @@ from taskforget.apis import (
 )
 from taskforget.checkpoint import digest_path, verify_digest
 from taskforget.errors import ConfigError, RunExistsError, TaskforgetError
-from taskforget.request import compose_method
+from taskforget.request import compose_method, find_config
 
 # Top-level keys an option may add although the config does not set them.
 OPTIONAL_KEYS = ("work_root", "run_suffix")
@@ -34,7 +35,8 @@ _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
 
 def parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("config", help="experiment config, e.g. configs/cls_cifar10_resnet20_cpu.py")
+    p.add_argument("config", help="experiment config: a file or a shipped config's name, e.g. "
+                                  "cls_cifar10_resnet20_cpu (`taskforget configs` lists them)")
     p.add_argument("--work-dir", type=lambda s: os.path.abspath(s),
                    help="experiment work root (default work_dirs/<experiment>); a relative path "
                         "is taken from the current directory")
@@ -121,10 +123,7 @@ def forget_classes_arg(names: List[str], class_names: Sequence[str]) -> List:
 
 def load_config(args) -> Config:
     """The experiment config with the command line's overrides applied and checked."""
-    path = Path(args.config)
-    if not path.is_file():
-        raise ConfigError(f"config {args.config} does not exist: pass a config file, e.g. "
-                          f"configs/demo_cifar10_cnn.py")
+    path = find_config(args.config)
     try:
         cfg = Config.fromfile(str(path))
     except Exception as exc:  # noqa: BLE001 - mmengine raises anything from a bad file
@@ -138,6 +137,8 @@ def load_config(args) -> Config:
         cfg.forget_classes = forget_classes_arg(args.forget_classes, cfg.get("class_names", ()))
     if getattr(args, "work_dir", None):
         cfg.work_root = args.work_dir
+    if getattr(args, "parent", None):
+        cfg.lineage = lineage_of(args.parent)
     return prepare_experiment(cfg)
 
 

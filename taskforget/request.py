@@ -12,17 +12,22 @@
 The method's name (snake_case) is the one name used from class to config to run name to
 table row: :func:`method_name` gives it for a class.
 """
+import copy
 import inspect
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence, Union
 
 from mmengine.config import Config
 
 from taskforget.errors import ConfigError
 from taskforget.registry import MODELS
 
-CONFIG_ROOT = Path(__file__).resolve().parents[1] / "configs"
+_PACKAGE = Path(__file__).resolve().parent
+# Installed: the configs ship inside the package; in the source tree they sit beside it.
+CONFIG_ROOT = (_PACKAGE / "configs" if (_PACKAGE / "configs").is_dir()
+               else _PACKAGE.parent / "configs")
 METHODS_DIR = CONFIG_ROOT / "_base_" / "methods"
 _MODEL_KEYS = ("network", "adapter", "data_preprocessor", "frozen")
 # Class names whose snake_case form is not the name the field uses.
@@ -34,6 +39,24 @@ _NAMES = {"DELETE": "delete", "SalUn": "salun", "SCRUB": "scrub", "UNSIR": "unsi
 def method_name(class_name: str) -> str:
     """The snake_case name of an unlearning class, e.g. ``'RandomLabel'`` -> ``'random_label'``."""
     return _NAMES.get(class_name) or re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
+
+
+def find_config(name_or_path: Union[str, Path]) -> Path:
+    """A config file: an existing path, or the name of a shipped config
+    (``'demo_cifar10_cnn'``, ``'configs/demo_cifar10_cnn.py'``: see ``taskforget configs``).
+
+    Raises:
+        ConfigError: neither a file nor a shipped config's name.
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = CONFIG_ROOT / (path.name if path.suffix == ".py" else f"{path.name}.py")
+    if shipped.is_file():
+        return shipped
+    names = ", ".join(p.stem for p in sorted(CONFIG_ROOT.glob("*.py")))
+    raise ConfigError(f"config {name_or_path} does not exist: pass a config file or the name "
+                      f"of a shipped config ({names})")
 
 
 def method_names() -> List[str]:
@@ -88,3 +111,33 @@ def compose_method(cfg: Config, name: Optional[str] = None) -> Config:
                                  else schedule})
     cfg.method, cfg.method_type = name, model["type"]
     return cfg
+
+
+@dataclass(frozen=True)
+class ForgetRequest:
+    """One deletion request: protocol x method x (classes, parent, lineage).
+
+    Args:
+        protocol: a protocol config (path or loaded ``Config``).
+        classes: the classes this request forgets (names or ids).
+        method: method fragment name (default: the protocol's ``method``).
+        parent: weights of an earlier forget run to continue from (a chain of requests:
+            ``lineage`` is read from that run's results record); None starts from the
+            original model.
+    """
+
+    protocol: Union[str, Config]
+    classes: Sequence[Union[str, int]]
+    method: Optional[str] = None
+    parent: Optional[str] = None
+
+    def config(self) -> Config:
+        """The experiment config of this request (what ``build_stage_config`` takes)."""
+        from taskforget.apis import lineage_of, prepare_experiment
+        cfg = (Config.fromfile(str(self.protocol)) if not isinstance(self.protocol, Config)
+               else copy.deepcopy(self.protocol))
+        compose_method(cfg, self.method)
+        cfg.forget_classes = list(self.classes)
+        cfg.pop("request_classes", None)
+        cfg.lineage = lineage_of(self.parent) if self.parent else []
+        return prepare_experiment(cfg)

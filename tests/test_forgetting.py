@@ -88,3 +88,33 @@ def test_a_nan_loss_stops_the_run_with_a_clear_error(trained, tmp_path):
     with pytest.raises(FloatingPointError, match="lower the learning rate"):
         run_stage(cfg, "forget")
     assert not checkpoint_path(cfg, "forget").exists()
+
+
+def test_a_second_request_continues_from_the_first(trained):
+    """Forget cat, then dog from the cat-unlearned model: the teacher is that model, D_f holds
+    dog images only, masks and metrics cover both, H-Mean compares with the first original."""
+    from taskforget.request import ForgetRequest
+    cfg, _ = trained
+    first_cfg = ForgetRequest(cfg, ["cat"]).config()
+    first = run_stage(first_cfg, "forget")
+    parent = str(checkpoint_path(first_cfg, "forget"))
+    second_cfg = ForgetRequest(cfg, ["dog"], parent=parent).config()
+    stage = build_stage_config(second_cfg, "forget")
+    assert stage.model.original_checkpoint == parent
+    assert stage.model.reference_checkpoint == str(checkpoint_path(cfg, "original"))
+    assert stage.model.adapter.forget_classes == ["cat", "dog"]
+    assert stage.train_dataloader.dataset.forget_classes == ["dog"]
+    assert stage.test_dataloader.dataset.forget_classes == ["cat", "dog"]
+    m = run_stage(second_cfg, "forget")["metrics"]
+    assert first["metrics"]["Acc_ft"] <= 2.0 and m["Acc_ft"] <= 2.0  # cat and dog both gone
+    # 'original/' is the first original on {cat, dog}, not the cat-unlearned parent
+    both = cfg.copy()
+    both.forget_classes = ["cat", "dog"]
+    reference = run_stage(both, "test", checkpoint=str(checkpoint_path(cfg, "original")),
+                          name="original_cat-dog")["metrics"]
+    assert m["original/Acc_ft"] == pytest.approx(reference["Acc_ft"]) and m["original/Acc_ft"] > 20
+    saved = json.loads((checkpoint_path(cfg, "original").parent / "results" /
+                        "delete_cat_then_dog_seed0.json").read_text())
+    assert saved["request_classes"] == ["dog"] and saved["forget_classes"] == ["cat", "dog"]
+    assert [step["classes"] for step in saved["lineage"]] == [["cat"]]
+    assert saved["lineage"][0]["run"] == "delete_cat_seed0"

@@ -10,7 +10,7 @@ default_hooks = dict(
     sampler_seed=dict(type="DistSamplerSeedHook"),
 )
 custom_hooks = [dict(type="UnlearningSetupHook"), dict(type="FiniteLossHook"),
-                dict(type="TrainTimeHook")]
+                dict(type="TrainTimeHook"), dict(type="EvalProgressHook")]
 log_processor = dict(by_epoch=True, window_size=50)
 log_level = "INFO"
 load_from = None

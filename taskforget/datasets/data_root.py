@@ -12,7 +12,11 @@ import numpy as np
 from taskforget.errors import DataError
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-PROJECT_ROOT = _PACKAGE_ROOT if (_PACKAGE_ROOT / "pyproject.toml").is_file() else Path.cwd()
+_CHECKOUT = (_PACKAGE_ROOT / "pyproject.toml").is_file()  # running from the source tree
+# Where data/ and work_dirs/ live: $TASKFORGET_HOME, else the source checkout, else the current
+# directory (an installed package never writes into its install location).
+PROJECT_ROOT = Path(os.environ.get("TASKFORGET_HOME") or (_PACKAGE_ROOT if _CHECKOUT
+                                                          else Path.cwd())).resolve()
 
 # Archives of real data that ship beside the project (../shared/data), keyed by the folder
 # they unpack to.
@@ -30,8 +34,10 @@ def data_home() -> Path:
 
 
 def archive_home() -> Path:
-    """Bundled archives: ``$TASKFORGET_ARCHIVES`` or ``<project>/../shared/data``."""
-    return Path(os.environ.get("TASKFORGET_ARCHIVES", PROJECT_ROOT.parent / "shared" / "data"))
+    """Bundled archives: ``$TASKFORGET_ARCHIVES`` or ``<checkout>/../shared/data``."""
+    return Path(os.environ.get("TASKFORGET_ARCHIVES",
+                               (_PACKAGE_ROOT if _CHECKOUT else PROJECT_ROOT).parent / "shared"
+                               / "data"))
 
 
 def resolve_data_root(root: Union[str, Path]) -> Path:

@@ -143,6 +143,44 @@ class TrustedResumeHook(Hook):
 
 
 @HOOKS.register_module()
+class EvalProgressHook(Hook):
+    """A progress bar over the evaluation batches (mmengine logs them only every ``interval``
+    iterations, which a short evaluation never reaches)."""
+
+    def _start(self, runner, loader) -> None:
+        from tqdm import tqdm
+        self._bar = tqdm(total=len(loader), desc="evaluating", unit="batch", mininterval=2.0,
+                         leave=False, disable=runner.rank != 0)
+
+    def _step(self) -> None:
+        if getattr(self, "_bar", None) is not None:
+            self._bar.update(1)
+
+    def _stop(self) -> None:
+        if getattr(self, "_bar", None) is not None:
+            self._bar.close()
+            self._bar = None
+
+    def before_val_epoch(self, runner) -> None:
+        self._start(runner, runner.val_dataloader)
+
+    def before_test_epoch(self, runner) -> None:
+        self._start(runner, runner.test_dataloader)
+
+    def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self._step()
+
+    def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self._step()
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        self._stop()
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        self._stop()
+
+
+@HOOKS.register_module()
 class TrainTimeHook(Hook):
     """Wall time of training alone (validation excluded), in ``message_hub`` info
     ``'train_time_s'``: what the benchmarks report as unlearning or training time.

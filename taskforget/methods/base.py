@@ -7,6 +7,8 @@ from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from taskforget.checkpoint import load_weights
+from taskforget.errors import ConfigError
+from taskforget.network import as_contract
 from taskforget.registry import MODELS
 
 
@@ -59,29 +61,48 @@ class Unlearner(BaseModel):
         checkpoint: weights the student starts from when not the original's (evaluating a
             retrained or unlearned model beside the original: ``tools/test.py``).
         frozen: names of student submodules that do not train (e.g. ``('head',)``: Table 3).
+            ``'head'`` names the classifier of any network with the network contract
+            (:mod:`taskforget.network`: e.g. ``fc`` of a torchvision ResNet).
         cache_teacher_logits: reuse the teacher's logits per sample; set automatically by
             ``UnlearningSetupHook`` when the forget pipeline is deterministic.
         norm_eval: keep the student's batch-norm layers in eval mode while unlearning, so
             their running statistics stay the original model's instead of drifting to the
             forget set's (default False: the official DELETE trains them).
+        reference_checkpoint: the model evaluation compares with (``original/*`` metrics,
+            H-Mean) when it is not the teacher: the first original of sequential requests.
+
+    Class attributes say what a method needs (``taskforget.unlearn`` checks them):
+    ``accepts_remaining_data`` (it can use D_r), ``requires_remaining_data``,
+    ``needs_network_contract`` (it reaches the features or the classifier) and ``trains``
+    (False: it only edits weights in :meth:`before_unlearning` and runs zero epochs).
     """
 
     uses_remaining_data = False
+    accepts_remaining_data = False
+    requires_remaining_data = False
+    needs_network_contract = False
+    trains = True
 
     def __init__(self, network: dict, adapter: dict, original_checkpoint: Optional[str] = None,
                  checkpoint: Optional[str] = None, frozen: Sequence[str] = (),
                  cache_teacher_logits: bool = False, data_preprocessor: Optional[dict] = None,
-                 norm_eval: bool = False):
+                 norm_eval: bool = False, reference_checkpoint: Optional[str] = None):
         super().__init__(data_preprocessor=data_preprocessor)
         self.norm_eval = norm_eval
         self.student = _build(copy.deepcopy(network) if isinstance(network, dict) else network)
         if original_checkpoint is not None:
             load_weights(self.student, original_checkpoint)
         self.teacher = copy.deepcopy(self.student).requires_grad_(False).eval()
+        # What the 'original/' metrics and H-Mean compare with: the first original model of a
+        # chain of requests (whose teacher is the current model), else the teacher itself.
+        self.reference = self.teacher
+        if reference_checkpoint is not None and reference_checkpoint != original_checkpoint:
+            self.reference = load_weights(copy.deepcopy(self.teacher),
+                                          reference_checkpoint).requires_grad_(False).eval()
         if checkpoint is not None:
             load_weights(self.student, checkpoint)
         for name in frozen:
-            self.student.get_submodule(name).requires_grad_(False)
+            _submodule(self.student, name).requires_grad_(False)
         self.adapter = _build(adapter)
         self.cache_teacher_logits = cache_teacher_logits
         self._teacher_logits: Dict[int, Tensor] = {}
@@ -90,6 +111,7 @@ class Unlearner(BaseModel):
     def train(self, mode: bool = True) -> "Unlearner":
         super().train(mode)
         self.teacher.eval()
+        self.reference.eval()
         if self.norm_eval:
             for module in self.student.modules():
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):
@@ -131,7 +153,7 @@ class Unlearner(BaseModel):
         results = self.adapter.predict(self.student(inputs), data_samples)
         keys = data_samples["uid"].tolist()
         if any(k not in self._teacher_predictions for k in keys):
-            teacher_results = self.adapter.predict(self.teacher(inputs), data_samples)
+            teacher_results = self.adapter.predict(self.reference(inputs), data_samples)
             self._teacher_predictions.update(zip(keys, teacher_results))
         for result, key in zip(results, keys):
             result["original"] = self._teacher_predictions[key]
@@ -140,3 +162,14 @@ class Unlearner(BaseModel):
     def export_state_dict(self) -> Dict[str, Tensor]:
         """Weights of the unlearned network (same layout as the original checkpoint)."""
         return self.student.state_dict()
+
+
+def _submodule(network: nn.Module, name: str) -> nn.Module:
+    """``network.get_submodule(name)``; ``'head'`` falls back to the contract's classifier."""
+    try:
+        return network.get_submodule(name)
+    except AttributeError:
+        if name == "head":
+            return as_contract(network, "frozen=('head',)").head
+        raise ConfigError(f"frozen names {name!r}, which {type(network).__name__} does not "
+                          "have: give dotted submodule names (see network.named_modules())")

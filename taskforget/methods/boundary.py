@@ -6,6 +6,7 @@ from typing import Dict, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from taskforget.network import as_contract
 from taskforget.registry import MODELS
 
 from .common import BaselineUnlearner, cross_entropy, fixed_random_labels
@@ -50,6 +51,8 @@ class BoundaryShrink(BaselineUnlearner):
         **kwargs: see :class:`BaselineUnlearner`.
     """
 
+    accepts_remaining_data = False
+
     def __init__(self, *args, eps: float = 0.1, pixel_mean: Optional[Sequence[float]] = None,
                  pixel_std: Optional[Sequence[float]] = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -88,23 +91,24 @@ class BoundaryExpand(BaselineUnlearner):
     The classifier is widened to K + 1 outputs: the K original rows plus a new shadow row
     (xavier-initialized; it trains even when ``frozen=('head',)``); the student minimizes the
     cross-entropy of D_f to the shadow class K. Predictions and the exported weights use the K
-    original outputs only (the shadow row is dropped). Needs a network with ``features(x)`` and a
-    linear ``head`` (every classification network here). Forget-set only. lr 8e-4.
+    original outputs only (the shadow row is dropped). Needs the network contract
+    (:mod:`taskforget.network`: penultimate features and a linear classifier; every
+    classification network here, torchvision and timm classifiers). Forget-set only. lr 8e-4.
     """
+
+    accepts_remaining_data = False
+    needs_network_contract = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        head = getattr(self.student, "head", None)
-        if not isinstance(head, nn.Linear) or not hasattr(self.student, "features"):
-            raise TypeError("BoundaryExpand needs a network with features(x) and a linear "
-                            "`head` (a taskforget Classifier)")
-        self.shadow = nn.Linear(head.in_features, 1)
+        self.contract = as_contract(self.student, "BoundaryExpand")
+        self.shadow = nn.Linear(self.contract.head.in_features, 1)
         nn.init.xavier_uniform_(self.shadow.weight)
         nn.init.zeros_(self.shadow.bias)
 
     def unlearn_loss(self, inputs: Tensor, data_samples: dict) -> Dict[str, Tensor]:
-        features = self.student.features(inputs)
-        logits = torch.cat([self.student.head(features), self.shadow(features)], 1)
+        features, logits = self.contract.features_and_logits(inputs)
+        logits = torch.cat([logits, self.shadow(features)], 1)
         shadow = torch.full((len(inputs),), self.adapter.num_classes, device=inputs.device)
         return dict(loss_expand=cross_entropy(logits, shadow))
 
@@ -123,6 +127,8 @@ class LearnToUnlearn(BaselineUnlearner):
     regularizer is not implemented. lr 1e-5; eps 0.4, step 0.1, 10 steps, weight 0.1.
     Classification (one label per sample).
     """
+
+    accepts_remaining_data = False
 
     def __init__(self, *args, eps: float = 0.4, step: float = 0.1, steps: int = 10,
                  adv_weight: float = 0.1, label_seed: int = 0, **kwargs):

@@ -127,9 +127,11 @@ class BaselineUnlearner(Unlearner):
         **kwargs: see :class:`Unlearner`.
 
     ``uses_remaining_data`` is True on an instance given remaining data (tables mark it).
+    A method whose recipe has no use for D_r sets ``accepts_remaining_data = False`` and
+    refuses it.
     """
 
-    requires_remaining_data = False
+    accepts_remaining_data = True
 
     def __init__(self, *args, remain_dataloader: RemainLoader = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -137,6 +139,10 @@ class BaselineUnlearner(Unlearner):
             raise ConfigError(
                 f"{type(self).__name__} needs the remaining data: pass remain_dataloader=dict() "
                 "(the forget loader's settings over D_r) or a dataloader config")
+        if remain_dataloader is not None and not self.accepts_remaining_data:
+            raise ConfigError(
+                f"{type(self).__name__} is forget-set only and would ignore the remaining data: "
+                "drop remain_dataloader")
         self.remain_dataloader = remain_dataloader
         self.uses_remaining_data = remain_dataloader is not None
         self._remain_iter: Optional[Iterator] = None

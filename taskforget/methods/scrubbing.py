@@ -17,6 +17,8 @@ from .common import BaselineUnlearner, cross_entropy, per_sample_grads
 class _ScrubbingUnlearner(BaselineUnlearner):
     """Base of the weight-editing methods: no training loss."""
 
+    trains = False
+
     def unlearn_loss(self, inputs: Tensor, data_samples: dict) -> Dict[str, Tensor]:
         raise RuntimeError(f"{type(self).__name__} edits weights before training and has no "
                            "training loss: set forget.train_cfg.max_epochs = 0")

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from taskforget.methods.base import Unlearner
+from taskforget.network import as_contract
 from taskforget.registry import MODELS
 
 
@@ -52,13 +53,6 @@ class CleanFineTune(Unlearner):
         return dict(loss_ce=F.cross_entropy(logits, self.adapter.true_labels(data_samples)))
 
 
-def _pool_input_module(network: nn.Module) -> nn.Module:
-    pools = [m for m in network.modules() if isinstance(m, nn.AdaptiveAvgPool2d)]
-    if not pools or not hasattr(network, "head"):
-        raise TypeError("Fine-Pruning needs a Classifier ending in AdaptiveAvgPool2d + head")
-    return pools[-1]
-
-
 @MODELS.register_module()
 class FinePruning(CleanFineTune):
     """Fine-Pruning (Liu et al., RAID 2018): prune the last convolutional layer's channels in
@@ -66,29 +60,33 @@ class FinePruning(CleanFineTune):
     within ``max_acc_drop`` points of the unpruned model (in steps of ``prune_step``, at most
     ``max_prune``), then fine-tune on clean data. With global average pooling before the
     linear head, pruning a channel = zeroing its head column, kept at zero while fine-tuning.
+
+    Needs the network contract (:mod:`taskforget.network`): the channels are the inputs of the
+    final linear classifier, ranked by their mean value on clean data (the pooled activation of
+    the last convolutional layer in a CNN with global average pooling).
     """
+
+    needs_network_contract = True
 
     def __init__(self, *args, max_acc_drop: float = 4.0, prune_step: float = 0.05,
                  max_prune: float = 0.95, **kwargs):
         super().__init__(*args, **kwargs)
+        self.contract = as_contract(self.student, "FinePruning")
         self.max_acc_drop, self.prune_step, self.max_prune = max_acc_drop, prune_step, max_prune
         self.pruned: List[int] = []
 
     @torch.no_grad()
     def before_unlearning(self, runner) -> None:
-        net = self.student
+        net, contract = self.student, self.contract
         was_training = net.training
         net.eval()
         feats, batch_list = [], []
-        handle = _pool_input_module(net).register_forward_hook(
-            lambda m, i, o: feats.append(i[0].float().mean((2, 3))))
         for batch in runner.train_dataloader:
             data = self.data_preprocessor(batch, False)
-            net(data["inputs"])
+            feats.append(contract.features(data["inputs"]).float().flatten(1))
             batch_list.append((data["inputs"], data["data_samples"]["true_label"]))
-        handle.remove()
         order = torch.cat(feats).mean(0).argsort().tolist()
-        head = net.head.weight
+        head = contract.head.weight
 
         def accuracy():
             hits = sum(int((net(x).argmax(1) == y).sum()) for x, y in batch_list)
@@ -115,7 +113,8 @@ class FinePruning(CleanFineTune):
 
 def attention_layers(network: nn.Module, image_size: int = 32) -> List[str]:
     """Names of the last module at each spatial resolution of ``network.encoder`` (a
-    Sequential): the feature maps NAD distils (3 for small_cnn and ResNet-20)."""
+    Sequential): the feature maps NAD distils (3 for small_cnn and ResNet-20). Other networks
+    name their layers with NAD's ``attention_layers``."""
     encoder = getattr(network, "encoder", None)
     if not isinstance(encoder, nn.Sequential):
         raise TypeError("NAD's automatic layer choice needs network.encoder to be a Sequential;"
@@ -147,6 +146,10 @@ class NAD(CleanFineTune):
     the clean held-out set (the NAD teacher, ``teacher_epochs`` epochs of SGD at
     ``teacher_lr``), then train the student with cross-entropy plus ``betas[l] * ||a_s - a_t||^2``
     between attention maps of ``attention_layers`` (default: one per resolution).
+
+    Needs no network contract: it hooks named submodules. The default layer choice needs
+    ``network.encoder`` to be an ``nn.Sequential`` (taskforget's classifiers); for any other
+    network give ``attention_layers`` (dotted names of modules with (N, C, H, W) outputs).
     """
 
     def __init__(self, *args, teacher_epochs: int = 5, teacher_lr: float = 0.01,

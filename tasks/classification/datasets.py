@@ -35,7 +35,10 @@ def read_image(path: Union[str, Path], grayscale_to_rgb: bool = True) -> np.ndar
 @lru_cache(maxsize=8)
 def _decode_all(paths: Tuple[str, ...]) -> np.ndarray:
     """Decode small same-size images once per process into one (N, H, W, 3) uint8 array."""
-    return np.stack([read_image(p) for p in paths])
+    from tqdm import tqdm
+    return np.stack([read_image(p) for p in tqdm(
+        paths, desc=f"decoding {len(paths)} images", unit="img", mininterval=2.0,
+        disable=len(paths) < 5000, leave=False)])
 
 
 class ClassificationDataset(Dataset):

@@ -12,7 +12,11 @@ from taskforget.registry import MODELS
 
 
 class Classifier(nn.Module):
-    """``head(encoder(x))``; ``encoder`` maps (N, C, H, W) images to (N, D) features."""
+    """``head(encoder(x))``; ``encoder`` maps (N, C, H, W) images to (N, D) features.
+
+    Implements the network contract (:mod:`taskforget.network`, timm's
+    ``forward_features`` / ``forward_head`` / ``get_classifier``).
+    """
 
     def __init__(self, encoder: nn.Module, feature_dim: int, num_classes: int):
         super().__init__()
@@ -20,7 +24,19 @@ class Classifier(nn.Module):
         self.head = nn.Linear(feature_dim, num_classes)
 
     def features(self, x: Tensor) -> Tensor:
+        """(N, C, H, W) images -> (N, D) penultimate features."""
         return self.encoder(x)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        """(N, C, H, W) -> (N, D), as :meth:`features`."""
+        return self.encoder(x)
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """(N, D) features -> (N, K) logits (the features themselves when ``pre_logits``)."""
+        return x if pre_logits else self.head(x)
+
+    def get_classifier(self) -> nn.Linear:
+        return self.head
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, C, H, W) images -> (N, K) logits."""
