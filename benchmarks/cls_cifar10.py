@@ -19,11 +19,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from mmengine.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import tables  # noqa: E402
 
 from taskforget.apis import (  # noqa: E402
     build_stage_config,
@@ -34,6 +32,8 @@ from taskforget.apis import (  # noqa: E402
 )
 from taskforget.checkpoint import load_weights, write_json_atomic  # noqa: E402
 from taskforget.cli import run_or_load  # noqa: E402
+from taskforget.evaluation import tables  # noqa: E402
+from taskforget.evaluation.probe import extract_features, linear_probe  # noqa: E402
 from taskforget.registry import DATASETS, MODELS  # noqa: E402
 from taskforget.request import compose_method  # noqa: E402
 
@@ -287,27 +287,15 @@ class Bench:
     def forget_ids(self):
         return [0]
 
-    @torch.no_grad()
     def features(self, checkpoint, per_class=None, preds=False):
-        cfg = self.config(None)
-        net = MODELS.build(cfg.model.network.to_dict())
-        load_weights(net, checkpoint)
-        net.eval()
+        cfg = self.config("delete")
+        net = load_weights(MODELS.build(cfg.model.network.to_dict()), checkpoint)
         ds_cfg = cfg.test_dataloader.dataset.to_dict()
         ds_cfg.update(split="test", forget_classes=[], subset="all")
         if per_class is not None:
             ds_cfg["max_per_class"] = per_class
-        ds = DATASETS.build(ds_cfg)
-        feats, labels, predictions = [], [], []
-        for start in range(0, len(ds), 500):
-            items = [ds[i] for i in range(start, min(start + 500, len(ds)))]
-            x = torch.stack([it["inputs"] for it in items])
-            f = net.features(x)
-            feats.append(f.numpy())
-            predictions.append(net.head(f).argmax(1).numpy())
-            labels += [it["data_samples"]["label"] for it in items]
-        out = (np.concatenate(feats), np.array(labels))
-        return out + (np.concatenate(predictions),) if preds else out
+        feats, labels, predictions = extract_features(net, DATASETS.build(ds_cfg))
+        return (feats, labels, predictions) if preds else (feats, labels)
 
     def write(self, stem, records, title):
         groups = tables.group(records, lambda r: r["row"])
@@ -342,34 +330,6 @@ def schedule(cfg: Config) -> str:
         return "weight edit"
     opt = cfg.forget.optim_wrapper.optimizer
     return f"{epochs} ep {opt.type} {opt.lr:.0e}"
-
-
-def linear_probe(features, labels, forget_ids, folds=5, seed=0):
-    """Out-of-fold multinomial logistic-regression probe on frozen features.
-
-    Args:
-        features: (N, D) penultimate features.
-        labels: (N,) class labels (every class, forgotten ones included).
-        forget_ids: forgotten class ids.
-
-    Returns:
-        (forget-class recall %, remaining-class accuracy %, forget-vs-rest AUC).
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
-    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    proba = cross_val_predict(probe, features, labels, cv=cv, method="predict_proba")
-    pred = proba.argmax(1)
-    forget = np.isin(labels, forget_ids)
-    recall = 100.0 * float((pred[forget] == labels[forget]).mean())
-    remain = 100.0 * float((pred[~forget] == labels[~forget]).mean())
-    auc = float(roc_auc_score(forget, proba[:, list(forget_ids)].sum(1)))
-    return recall, remain, auc
 
 
 def main(argv=None):

@@ -25,12 +25,12 @@ TINY = ["network.width=8", "model.network.width=8", "forget.train_cfg.max_epochs
 def installed(tmp_path_factory):
     """The wheel built from this checkout, installed into a folder of its own."""
     wheels, site = tmp_path_factory.mktemp("wheels"), tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-cache-dir", "--no-deps",
                     "--no-build-isolation", "-w", str(wheels), str(ROOT)], check=True,
                    capture_output=True)
     wheel = next(wheels.glob("taskforget-*.whl"))
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
-                    str(site), str(wheel)], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-cache-dir", "--no-deps",
+                    "--target", str(site), str(wheel)], check=True, capture_output=True)
     return site
 
 

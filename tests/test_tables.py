@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from taskforget.evaluation import tables
+from taskforget.evaluation.probe import linear_probe
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import tables  # noqa: E402
 
 
 def test_mean_std_by_hand():
@@ -62,18 +64,17 @@ def test_plots_write_pngs(tmp_path):
 
 
 def test_linear_probe_finds_a_separable_forget_class_and_not_a_merged_one():
-    import cls_cifar10
 
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(4), 60)
     centres = 4.0 * np.eye(4, 8)
     separable = centres[labels] + rng.normal(size=(240, 8))
-    recall, remain, auc = cls_cifar10.linear_probe(separable, labels, [0])
+    recall, remain, auc = linear_probe(separable, labels, [0])
     assert recall > 90 and remain > 90 and auc > 0.98
     # class 0's features drawn like class 1's: the probe can only guess between the two (recall
     # ~50), and ranks class 0 above class 1 at chance (AUC ~ (0.5 + 2 x 1.0) / 3)
     merged = centres[np.where(labels == 0, 1, labels)] + rng.normal(size=(240, 8))
-    recall, remain, auc = cls_cifar10.linear_probe(merged, labels, [0])
+    recall, remain, auc = linear_probe(merged, labels, [0])
     assert recall < 70 and auc < 0.9
 
 
@@ -100,3 +101,21 @@ def test_benchmark_records_a_diverged_run_and_does_not_repeat_it(tmp_path, monke
     cfg.merge_from_dict({"forget.optim_wrapper.optimizer.lr": 2e-5})
     bench.unlearn(cfg)
     assert len(calls) == 2
+
+
+def test_feature_extraction_goes_through_the_network_contract():
+    import torch
+
+    from taskforget.evaluation.probe import extract_features
+    from taskforget.tasks.classification import small_cnn
+    net = small_cnn(num_classes=3, width=4).train()
+    items = [dict(inputs=torch.randn(3, 16, 16), data_samples=dict(label=i % 3))
+             for i in range(7)]
+    feats, labels, preds = extract_features(net, items, batch_size=3)
+    assert net.training  # its mode is restored
+    with torch.no_grad():
+        net.eval()
+        x = torch.stack([it["inputs"] for it in items])
+        assert np.allclose(feats, net.features(x).numpy(), atol=1e-6)
+        assert (preds == net(x).argmax(1).numpy()).all()
+    assert labels.tolist() == [0, 1, 2, 0, 1, 2, 0]
