@@ -83,7 +83,7 @@ def test_a_space_inside_a_class_name_is_kept_and_refused():
 def test_forget_classes_argument_sets_every_dataset_and_the_adapter():
     cfg = build_stage_config(cli_config("--forget-classes", "cat", "ship"), "forget")
     assert cfg.model.adapter.forget_classes == ["cat", "ship"]
-    for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
+    for loader in ("train_dataloader", "test_dataloader"):
         assert cfg[loader].dataset.forget_classes == ["cat", "ship"]
 
 
@@ -95,9 +95,11 @@ def test_forget_classes_argument_is_case_exact():
 # 7-8. data_root drives every dataset
 def test_data_root_drives_every_dataset(tmp_path):
     cfg = build_stage_config(cli_config("--cfg-options", f"data_root={tmp_path}"), "forget")
-    roots = [cfg[k].dataset.root for k in ("train_dataloader", "val_dataloader",
-                                          "test_dataloader")]
-    assert roots == [str(tmp_path)] * 3
+    roots = [cfg[k].dataset.root for k in ("train_dataloader", "test_dataloader")]
+    experiment = cli_config("--cfg-options", f"data_root={tmp_path}")
+    roots += [experiment[k].dataset.root for k in ("train_dataloader", "forget_dataloader",
+                                                  "val_dataloader", "test_dataloader")]
+    assert roots == [str(tmp_path)] * 6
 
 
 def test_a_missing_data_root_names_the_folder_and_the_fix():

@@ -1,6 +1,12 @@
 """Every baseline runs a few steps of the runner's one loop on a tiny CNN trained on a slice of
-the real CIFAR-10, and moves the forget-class predictions the way its recipe says."""
-import os
+the real CIFAR-10, and moves the forget-class predictions the way its recipe says.
+
+The original model is trained once per session (``original``, 15-25 s on 2 cores) on 500 images
+per class to ~55% test accuracy, so forgetting and keeping stand well clear of the run-to-run
+noise. Every generator it uses is seeded from ``SEED`` and the global RNG is left as found, so
+its numbers do not depend on which tests ran first. The thresholds of ``CASES`` were measured
+over 5 seeds x {1, 2} threads (see the comments there).
+"""
 import uuid
 
 import numpy as np
@@ -17,17 +23,22 @@ from taskforget.methods.scrubbing import SSD, FisherForgetting, InfluenceUnlearn
 from taskforget.registry import MODELS
 from taskforget.tasks.classification import ImageFolderClassification
 
-os.environ.setdefault("TASKFORGET_DATA", "/work/data")
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
            "truck")
 NORMALIZE = dict(type="Normalize", mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616))
 PIPELINE = [NORMALIZE, dict(type="ToTensorV2")]
 NETWORK = dict(type="small_cnn", num_classes=10, width=8)
 ADAPTER = dict(type="ClassificationAdapter", class_names=CLASSES, forget_classes=["airplane"])
-PER_CLASS = 80
+SEED = 0  # the original's initialization and batch order, and the runner's seed
+TRAIN_PER_CLASS = 500  # the original's training slice
+# D_f and D_r of the unlearning runs: the first 100 images per class of that slice (the same
+# seeded draw, so a subset of what the original saw)
+PER_CLASS = 100
+TEST_PER_CLASS = 100
+BATCH = 50
 
 
-def loader_cfg(subset, split="train", per_class=PER_CLASS, batch_size=40, shuffle=True):
+def loader_cfg(subset, split="train", per_class=PER_CLASS, batch_size=BATCH, shuffle=True):
     return dict(batch_size=batch_size, num_workers=0, collate_fn=dict(type="default_collate"),
                 sampler=dict(type="DefaultSampler", shuffle=shuffle),
                 dataset=dict(type="ImageFolderClassification", root="cifar10", split=split,
@@ -47,28 +58,44 @@ def stack(ds):
             torch.tensor([it["data_samples"]["label"] for it in items]))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def original(tmp_path_factory):
     return make_original(tmp_path_factory.mktemp("orig"), tmp_path_factory.mktemp("runs"))
 
 
-def make_original(folder, work):
-    """A small CNN trained on 80 images per class (plain loop: test setup, not a method)."""
-    torch.manual_seed(0)
-    x, y = stack(dataset("train"))
-    net = MODELS.build(NETWORK)
-    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
-    for _ in range(12):
-        for idx in torch.randperm(len(x)).split(40):
+def make_original(folder, work, seed=SEED):
+    """A small CNN trained on 500 images per class with random flips, one-cycle SGD (a plain
+    loop: test setup, not a method). Seeded by ``seed`` alone; the global RNG is untouched."""
+    train = dataset("train", per_class=TRAIN_PER_CLASS)
+    x, y = stack(train)
+    g = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = MODELS.build(NETWORK)
+    epochs, batch = 6, 64
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4,
+                          nesterov=True)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=0.1, total_steps=epochs * -(-len(x) // batch))
+    net.train()
+    for _ in range(epochs):
+        for idx in torch.randperm(len(x), generator=g).split(batch):
+            flip = torch.rand(len(idx), generator=g) < 0.5
+            inputs = torch.where(flip[:, None, None, None], x[idx].flip(3), x[idx])
             opt.zero_grad()
-            F.cross_entropy(net(x[idx]), y[idx]).backward()
+            F.cross_entropy(net(inputs), y[idx]).backward()
             opt.step()
+            schedule.step()
     path = folder / "original.pth"
     save_weights(net, path)
-    test = stack(dataset("test", per_class=50))
+    forget = dataset("train", subset="forget")
+    assert set(forget.uids) <= set(train.uids)  # D_f is part of the training slice
+    test = stack(dataset("test", per_class=TEST_PER_CLASS))
     before = evaluate(net, *test)
-    assert before["acc_f"] > 0.4 and before["p_f"] > 0.3, before
-    return dict(path=str(path), test=test, before=before, work=work)
+    # measured over 5 seeds x {1,2} threads: acc_f 0.58-0.66, p_f 0.40-0.44, acc_r 0.53-0.56
+    # (test accuracy 0.54-0.56)
+    assert before["acc_f"] > 0.5 and before["p_f"] > 0.35 and before["acc_r"] > 0.5, before
+    return dict(path=str(path), test=test, before=before, work=work, forget=forget)
 
 
 @torch.no_grad()
@@ -81,18 +108,23 @@ def evaluate(net, x, y):
                 acc_r=float((probs[~forget].argmax(1) == y[~forget]).float().mean()))
 
 
-def run(original, method, epochs=2, lr=1e-2, optimizer="SGD", remain=False, **kwargs):
+def run(original, method, epochs=2, lr=1e-2, optimizer="SGD", remain=False, seed=SEED,
+        **kwargs):
     model = dict(type=method, network=NETWORK, adapter=ADAPTER,
                  original_checkpoint=original["path"], **kwargs)
     if remain:
-        model["remain_dataloader"] = dict(batch_size=40)
+        # derived from the runner's train_dataloader config: D_r with the forget loader's
+        # settings
+        model["remain_dataloader"] = dict(batch_size=BATCH)
     optim = dict(type=optimizer, lr=lr, **(dict(momentum=0.9) if optimizer == "SGD" else {}))
+    # the forget loader reuses the session's D_f dataset (same config, built once)
+    forget_loader = dict(loader_cfg("forget"), dataset=original["forget"])
     runner = Runner(
         cfg=dict(train_dataloader=loader_cfg("forget")), model=model,
         work_dir=str(original["work"]), experiment_name=uuid.uuid4().hex,
-        train_dataloader=loader_cfg("forget"), train_cfg=dict(by_epoch=True, max_epochs=epochs),
+        train_dataloader=forget_loader, train_cfg=dict(by_epoch=True, max_epochs=epochs),
         optim_wrapper=dict(optimizer=optim), custom_hooks=[dict(type="UnlearningSetupHook")],
-        default_scope="taskforget", randomness=dict(seed=0), log_level="WARNING",
+        default_scope="taskforget", randomness=dict(seed=seed), log_level="WARNING",
         default_hooks=dict(checkpoint=None, logger=dict(type="LoggerHook", interval=1000)),
         env_cfg=dict(dist_cfg=dict(backend="gloo")))
     runner.train()
@@ -100,40 +132,65 @@ def run(original, method, epochs=2, lr=1e-2, optimizer="SGD", remain=False, **kw
     return model, evaluate(model.student, *original["test"])
 
 
-# Each method with the settings of a few-step run on the tiny model; the drop in the
-# forget-class probability must exceed `min_drop` (absolute) and remaining accuracy must keep
-# `keep` of the original's.
+# Each method with the settings of a short run on the tiny model. Per case: the settings, the
+# drop in the forget-class probability p_f that the run must exceed (absolute), the
+# forget-class accuracy acc_f it must not exceed, and the share of the original's remaining
+# accuracy acc_r it must keep. The comment above each case is the range measured over 5
+# fixture seeds x {1, 2} threads (OMP_NUM_THREADS; the seed set both the original and the
+# runner); every threshold sits at least one standard deviation of those 10 runs, and at
+# least 0.05 (p_f drop) or 0.1 (acc_f, keep), outside that range.
 CASES = {
-    "RandomLabel": (dict(lr=2e-2, epochs=3), 0.2, 0.5),
-    "NegativeGradient": (dict(lr=2e-2, epochs=2), 0.2, 0.3),
-    "BoundaryShrink": (dict(lr=2e-2, epochs=3, pixel_mean=NORMALIZE["mean"],
-                            pixel_std=NORMALIZE["std"]), 0.2, 0.5),
-    # Training a shadow class moves less probability mass off the forgotten class (as in the
-    # paper, where Boundary Expand keeps 11-15% forget accuracy).
-    "BoundaryExpand": (dict(lr=5e-2, epochs=3), 0.1, 0.5),
-    "LearnToUnlearn": (dict(lr=2e-2, epochs=2, steps=3), 0.2, 0.3),
-    "BadTeacher": (dict(lr=3e-3, epochs=3, optimizer="Adam"), 0.1, 0.25),
-    "BadTeacher(D_r)": (dict(lr=3e-3, epochs=3, optimizer="Adam"), 0.1, 0.6),
-    "SalUn": (dict(lr=2e-2, epochs=3), 0.2, 0.5),
-    "SCRUB(D_r)": (dict(lr=1e-2, epochs=3, max_epochs=2), 0.2, 0.6),
-    # forget-only: max steps in epoch 1, nothing in epoch 2 (the step returns no loss)
-    "SCRUB": (dict(lr=1e-2, epochs=2, max_epochs=1), 0.07, 0.6),
-    "UNSIR(D_r)": (dict(lr=2e-3, epochs=4, optimizer="Adam", noise_steps=10), 0.1, 0.7),
-    "Amnesiac": (dict(lr=3e-3, epochs=2, optimizer="Adam", remain=True), 0.2, 0.6),
-    "FineTune": (dict(lr=5e-2, epochs=4, remain=True), 0.1, 0.7),
-    "MaGA": (dict(lr=3e-2, epochs=3, noise_size=16, noise_steps=5), 0.2, 0.5),
-    "MaGA(D_r)": (dict(lr=3e-2, epochs=3, noise_size=16, noise_steps=5,
-                       estimate_batches=4), 0.2, 0.6),
-    "SSD(D_r)": (dict(epochs=0, alpha=10.0), 0.1, 0.9),  # the recommended alpha
-    # One Newton step on a weak 10-class model: forgets, but costs much remaining accuracy.
-    "InfluenceUnlearn": (dict(epochs=0, alpha=0.2, num_samples=64), 0.1, 0.2),
-    "InfluenceUnlearn(D_r)": (dict(epochs=0, alpha=0.6, num_samples=64), 0.1, 0.4),
+    # measured: p_f drop 0.26-0.37, acc_f 0.03-0.10, keep 0.47-0.80
+    "RandomLabel": (dict(lr=1e-2, epochs=6), 0.2, 0.25, 0.35),
+    # measured: p_f drop 0.34-0.39, acc_f 0.00-0.03, keep 0.78-0.97
+    "NegativeGradient": (dict(lr=2e-2, epochs=2), 0.25, 0.15, 0.65),
+    # measured: p_f drop 0.22-0.28, acc_f 0.12-0.31, keep 0.62-0.80
+    "BoundaryShrink": (dict(lr=1e-2, epochs=3, pixel_mean=NORMALIZE["mean"],
+                            pixel_std=NORMALIZE["std"]), 0.15, 0.45, 0.5),
+    # measured: p_f drop 0.21-0.30, acc_f 0.12-0.25, keep 0.60-0.80
+    "BoundaryExpand": (dict(lr=1e-2, epochs=10), 0.15, 0.35, 0.5),
+    # measured: p_f drop 0.36-0.40, acc_f 0.00-0.02, keep 0.72-0.91
+    "LearnToUnlearn": (dict(lr=2e-2, epochs=2, steps=3), 0.3, 0.15, 0.6),
+    # measured: p_f drop 0.28-0.34, acc_f 0.03-0.13, keep 0.60-0.81
+    "BadTeacher": (dict(lr=7e-4, epochs=10, optimizer="Adam"), 0.2, 0.25, 0.45),
+    # measured: p_f drop 0.21-0.33, acc_f 0.09-0.25, keep 0.69-0.91
+    "BadTeacher(D_r)": (dict(lr=3e-3, epochs=3, optimizer="Adam"), 0.15, 0.35, 0.55),
+    # measured: p_f drop 0.22-0.37, acc_f 0.04-0.19, keep 0.48-0.87
+    "SalUn": (dict(lr=1e-2, epochs=6), 0.15, 0.3, 0.35),
+    # measured: p_f drop 0.22-0.32, acc_f 0.02-0.28, keep 0.67-0.78
+    "SCRUB(D_r)": (dict(lr=1e-2, epochs=3, max_epochs=2), 0.15, 0.4, 0.55),
+    # forget-only: max steps alone (in both epochs)
+    # measured: p_f drop 0.19-0.33, acc_f 0.06-0.30, keep 0.52-0.66
+    "SCRUB": (dict(lr=2e-2, epochs=2, max_epochs=2), 0.1, 0.45, 0.4),
+    # measured: p_f drop 0.30-0.37, acc_f 0.00-0.09, keep 0.72-0.92
+    "UNSIR(D_r)": (dict(lr=3e-3, epochs=10, optimizer="Adam", noise_steps=10), 0.2, 0.2, 0.6),
+    # measured: p_f drop 0.25-0.31, acc_f 0.06-0.16, keep 0.77-0.93
+    "Amnesiac": (dict(lr=1e-3, epochs=6, optimizer="Adam", remain=True), 0.2, 0.3, 0.65),
+    # measured: p_f drop 0.30-0.34, acc_f 0.00-0.08, keep 0.72-0.97
+    "FineTune": (dict(lr=5e-2, epochs=4, remain=True), 0.25, 0.2, 0.6),
+    # measured: p_f drop 0.22-0.35, acc_f 0.01-0.23, keep 0.45-0.71
+    "MaGA": (dict(lr=7e-3, epochs=12, noise_size=16, noise_steps=5), 0.15, 0.35, 0.35),
+    # measured: p_f drop 0.20-0.34, acc_f 0.02-0.30, keep 0.50-0.83
+    "MaGA(D_r)": (dict(lr=2e-2, epochs=4, noise_size=16, noise_steps=5,
+                       estimate_batches=4), 0.15, 0.45, 0.4),
+    # The recommended alpha 10 (up to ~50) dampens so much of this small network that it keeps
+    # only 20-45% of its remaining accuracy; at 200 only the forget class's weights go.
+    # measured: p_f drop 0.35-0.41, acc_f 0.00-0.00, keep 0.93-1.05
+    "SSD(D_r)": (dict(epochs=0, alpha=200.0), 0.3, 0.1, 0.8),
+    # One Newton step from D_f alone. With damping 1 the step is mostly the part of D_f's mean
+    # gradient outside the span of the 64 sampled gradients and swings from run to run (keep
+    # 0.21-0.76); damping 30 (lambda dominating the Fisher) steadies it.
+    # measured: p_f drop 0.18-0.27, acc_f 0.10-0.27, keep 0.54-0.91
+    "InfluenceUnlearn": (dict(epochs=0, alpha=0.5, num_samples=64, damping=30.0),
+                         0.1, 0.4, 0.35),
+    # measured: p_f drop 0.16-0.27, acc_f 0.11-0.34, keep 0.70-1.00
+    "InfluenceUnlearn(D_r)": (dict(epochs=0, alpha=0.2, num_samples=64), 0.1, 0.45, 0.55),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_method_forgets_and_keeps(original, case):
-    settings, min_drop, keep = CASES[case]
+    settings, min_drop, max_acc_f, keep = CASES[case]
     settings = dict(settings)
     if case.endswith("(D_r)"):
         settings["remain"] = True
@@ -141,6 +198,7 @@ def test_method_forgets_and_keeps(original, case):
     before = original["before"]
     assert model.uses_remaining_data == settings.get("remain", False)
     assert after["p_f"] < before["p_f"] - min_drop, (before, after)
+    assert after["acc_f"] <= max_acc_f, (before, after)
     assert after["acc_r"] >= keep * before["acc_r"], (before, after)
 
 

@@ -102,7 +102,7 @@ def test_configs_build_every_stage(name, method):
     assert stages["retrain"].train_dataloader.dataset.subset == "remain"
     assert stages["forget"].train_dataloader.dataset.subset == "forget"
     assert stages["forget"].model.adapter.forget_classes == ["car"]
-    assert stages["forget"].val_evaluator.forget_classes == ["car"]
+    assert stages["forget"].test_evaluator.forget_classes == ["car"]
     assert stages["original"].model.type == "SupervisedModel"
     if method is not None:  # the protocol's own schedule of the baseline
         assert stages["forget"].train_cfg.max_epochs == 3
@@ -299,11 +299,8 @@ def test_short_real_run_forgets_car(tmp_path):
 
 
 def test_overlay_figure_rows_with_and_without_car(tmp_path):
-    import sys
-    sys.path.insert(0, "tools")
-    from seg_overlay import make_overlay
-
     from taskforget.checkpoint import save_weights
+    from taskforget.commands.seg_overlay import make_overlay
     cfg = Config.fromfile("configs/seg_camvid_car.py")
     cfg.model.network = dict(type="tiny_segnet", num_classes=11, width=4)
     save_weights(tiny_segnet(11, width=4).state_dict(), str(tmp_path / "w.pth"))
