@@ -148,30 +148,24 @@ def save_weights(module_or_state: Union[nn.Module, Dict[str, torch.Tensor]],
     state = (module_or_state.state_dict() if isinstance(module_or_state, nn.Module)
              else module_or_state)
     state = {k: v.detach().cpu() for k, v in state.items()}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return _write_atomic(path, lambda f: torch.save(state, f), "wb")
 
 
 def write_text_atomic(path: Union[str, Path], text: str) -> Path:
     """Write ``text`` so that a crash never leaves a half-written file at ``path``."""
+    return _write_atomic(path, lambda f: f.write(text), "w")
+
+
+def _write_atomic(path: Union[str, Path], write, mode: str) -> Path:
+    """``write(file)`` into a temp file beside ``path``, synced, then renamed onto it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
