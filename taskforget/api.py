@@ -193,8 +193,9 @@ def _optimizer(settings: dict, params) -> torch.optim.Optimizer:
 
 
 @functools.lru_cache(maxsize=64)
-def _fragment_defaults(fragment: str) -> Tuple[dict, int, tuple]:
-    """(optimizer dict, epochs, knobs) of a method fragment on :data:`DEFAULT_PROTOCOL`."""
+def _fragment_defaults(fragment: str) -> Tuple[dict, int, tuple, bool]:
+    """(optimizer dict, epochs, knobs, norm_eval) of a method fragment on
+    :data:`DEFAULT_PROTOCOL` (its selected setting there, when the protocol has one)."""
     from mmengine.config import Config
 
     from taskforget.request import compose_method, find_config
@@ -202,7 +203,7 @@ def _fragment_defaults(fragment: str) -> Tuple[dict, int, tuple]:
     knobs = {k: v for k, v in cfg.model.to_dict().items()
              if k not in (*_SET_BY_UNLEARN, *_PROTOCOL_KNOBS, "type")}
     return (cfg.forget.optim_wrapper.optimizer.to_dict(), cfg.forget.train_cfg.max_epochs,
-            tuple(sorted(knobs.items())))
+            tuple(sorted(knobs.items())), bool(cfg.model.get("norm_eval", False)))
 
 
 def method_fragment_name(name: str, remain: bool) -> Optional[str]:
@@ -247,11 +248,12 @@ def _check_request(name: str, cls, method_kwargs: dict, remain_data, forget_data
 
 
 def _schedule(name: str, cls, optimizer: Optional[str], lr: Optional[float],
-              epochs: Optional[int], remain: bool) -> Tuple[dict, float, int, dict]:
-    """(optimizer dict, lr, epochs, default knobs): the arguments over the method fragment's
-    settings (DELETE's for a method without a fragment)."""
+              epochs: Optional[int], remain: bool,
+              norm_eval: Optional[bool]) -> Tuple[dict, float, int, dict, bool]:
+    """(optimizer dict, lr, epochs, default knobs, norm_eval): the arguments over the method
+    fragment's settings (DELETE's for a method without a fragment)."""
     fragment = method_fragment_name(name, remain) or "delete"
-    settings, default_epochs, knobs = _fragment_defaults(fragment)
+    settings, default_epochs, knobs, default_norm_eval = _fragment_defaults(fragment)
     knobs = dict(knobs) if fragment != "delete" or name == "DELETE" else {}
     default_optimizer, default_lr = settings["type"], settings["lr"]
     if not cls.trains:
@@ -266,14 +268,15 @@ def _schedule(name: str, cls, optimizer: Optional[str], lr: Optional[float],
     settings["lr"] = check_number("lr", default_lr if lr is None else lr, low=0, low_open=True)
     return (settings, settings["lr"],
             check_number("epochs", default_epochs if epochs is None else epochs, low=0,
-                         integer=True), knobs)
+                         integer=True), knobs,
+            default_norm_eval if norm_eval is None else bool(norm_eval))
 
 
 def unlearn(model: nn.Module, forget_data, forget_classes, method: str = "DELETE", *,
             class_names: Optional[Sequence[str]] = None, remain_data=None, train_data=None,
             test_data=None, epochs: Optional[int] = None, lr: Optional[float] = None,
             optimizer: Optional[str] = None, batch_size: int = 128,
-            device: Optional[str] = None, norm_eval: bool = True,
+            device: Optional[str] = None, norm_eval: Optional[bool] = None,
             cache_teacher_logits: bool = False, ignore_index: int = 255, mia: bool = True,
             seed: Optional[int] = 0, progress: bool = True, **method_kwargs) -> UnlearnResult:
     """Erase ``forget_classes`` from a copy of ``model``, trained on the forget data.
@@ -282,7 +285,7 @@ def unlearn(model: nn.Module, forget_data, forget_classes, method: str = "DELETE
     variant when ``remain_data`` is given) on the CPU protocol (:data:`DEFAULT_PROTOCOL`): the
     schedule and knobs the tools run. For DELETE: SGD, momentum 0.9, no weight decay, lr 3e-3,
     2 epochs, batch 128, temperature 1, alpha 0 (``configs/cls_cifar10_resnet20_cpu.py``),
-    batch-norm statistics kept (``norm_eval``).
+    batch-norm statistics as the protocol sets them for the method (``norm_eval``).
     Weight-editing methods (SSD, FisherForgetting, InfluenceUnlearn) run zero epochs.
 
     Args:
@@ -298,8 +301,8 @@ def unlearn(model: nn.Module, forget_data, forget_classes, method: str = "DELETE
         class_names: names of the K classes, index = class id (default: the data's
             ``classes`` attribute, e.g. torchvision's ImageFolder, else '0'..'K-1').
         remain_data: the remaining data D_r, only for methods that use it (required by
-            FineTune, Amnesiac, SSD, FisherForgetting; optional variant of RandomLabel,
-            NegativeGradient, SalUn, BadTeacher, SCRUB, UNSIR, MaGA, InfluenceUnlearn; refused by
+            FineTune, Amnesiac, UNSIR, SSD, FisherForgetting; optional variant of RandomLabel,
+            NegativeGradient, SalUn, BadTeacher, SCRUB, MaGA, InfluenceUnlearn; refused by
             the forget-set-only ones).
         train_data, test_data: evaluation data (all classes, test-time transforms): training
             and test images; either or both. Given, ``metrics`` holds :func:`evaluate`'s record.
@@ -307,7 +310,9 @@ def unlearn(model: nn.Module, forget_data, forget_classes, method: str = "DELETE
             names a ``torch.optim`` class.
         batch_size: of the loaders built around datasets (a DataLoader keeps its own).
         device: where to run (default: 'cuda' when available, else 'cpu').
-        norm_eval: keep batch-norm layers in eval mode (running statistics untouched).
+        norm_eval: keep batch-norm layers in eval mode (running statistics untouched);
+            default: the method's setting on the protocol (its fragment, the protocol's
+            ``method_defaults`` and its selected setting there).
         cache_teacher_logits: reuse the frozen model's logits per forget image (faster; only
             when ``forget_data`` is a dataset without random augmentation).
         ignore_index: mask value of ignored pixels (segmentation).
@@ -335,8 +340,8 @@ def unlearn(model: nn.Module, forget_data, forget_classes, method: str = "DELETE
         raise ConfigError(f"{method} is the variant of {name} that uses the remaining data: "
                           "pass remain_data")
     _check_request(name, cls, method_kwargs, remain_data, forget_data, cache_teacher_logits)
-    optimizer_settings, lr, epochs, knobs = _schedule(name, cls, optimizer, lr, epochs,
-                                                      remain_data is not None)
+    optimizer_settings, lr, epochs, knobs, norm_eval = _schedule(
+        name, cls, optimizer, lr, epochs, remain_data is not None, norm_eval)
     method_kwargs = {**knobs, **method_kwargs}
     batch_size = check_number("batch_size", batch_size, low=1, integer=True)
     if cls.needs_network_contract:

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader
 from taskforget.checkpoint import save_weights
 from taskforget.methods import MaGA, SalUn
 from taskforget.methods.common import cross_entropy, fixed_random_labels, kl_divergence
-from taskforget.methods.scrubbing import SSD, FisherForgetting, InfluenceUnlearn
+from taskforget.methods.scrubbing import SSD, FisherForgetting
 from taskforget.registry import MODELS
 from taskforget.tasks.classification import ImageFolderClassification
 
@@ -173,18 +173,21 @@ CASES = {
     # measured: p_f drop 0.20-0.34, acc_f 0.02-0.30, keep 0.50-0.83
     "MaGA(D_r)": (dict(lr=2e-2, epochs=4, noise_size=16, noise_steps=5,
                        estimate_batches=4), 0.15, 0.45, 0.4),
-    # The recommended alpha 10 (up to ~50) dampens so much of this small network that it keeps
-    # only 20-45% of its remaining accuracy; at 200 only the forget class's weights go.
-    # measured: p_f drop 0.35-0.41, acc_f 0.00-0.00, keep 0.93-1.05
-    "SSD(D_r)": (dict(epochs=0, alpha=200.0), 0.3, 0.1, 0.8),
-    # One Newton step from D_f alone. With damping 1 the step is mostly the part of D_f's mean
-    # gradient outside the span of the 64 sampled gradients and swings from run to run (keep
-    # 0.21-0.76); damping 30 (lambda dominating the Fisher) steadies it.
-    # measured: p_f drop 0.18-0.27, acc_f 0.10-0.27, keep 0.54-0.91
-    "InfluenceUnlearn": (dict(epochs=0, alpha=0.5, num_samples=64, damping=30.0),
-                         0.1, 0.4, 0.35),
-    # measured: p_f drop 0.16-0.27, acc_f 0.11-0.34, keep 0.70-1.00
-    "InfluenceUnlearn(D_r)": (dict(epochs=0, alpha=0.2, num_samples=64), 0.1, 0.45, 0.55),
+    # With the official importance loader (class-sorted, D_f batches inside I_D) alpha >= ~K
+    # selects no weight on K = 10 classes (alpha 10 and 200: 0 of the weights changed, p_f drop
+    # 0.000 on seeds 0 and 1); alpha 5 dampens 2-3% of them.
+    # measured (after issue #12, 2 seeds x 1 thread): p_f drop 0.34-0.35, acc_f 0.00-0.00,
+    # keep 0.99-1.02
+    "SSD(D_r)": (dict(epochs=0, alpha=5.0), 0.25, 0.1, 0.8),
+    # Forget-only: one step of alpha times D_f's mean gradient (the DELETE authors' variant,
+    # no Hessian); alpha 0.05 already leaves keep 0.30 on this small network.
+    # measured (after issue #12, 2 seeds x 1 thread): p_f drop 0.27-0.33, acc_f 0.01-0.05,
+    # keep 0.91-0.98
+    "InfluenceUnlearn": (dict(epochs=0, alpha=0.01), 0.15, 0.25, 0.7),
+    # The official WoodFisher recursion, N = 64 (alpha 0.2 keeps only 0.42 on seed 0).
+    # measured (after issue #12, 2 seeds x 1 thread): p_f drop 0.18-0.27, acc_f 0.05-0.16,
+    # keep 0.81-1.00
+    "InfluenceUnlearn(D_r)": (dict(epochs=0, alpha=0.05, num_samples=64), 0.1, 0.3, 0.65),
 }
 
 
@@ -283,16 +286,6 @@ def test_fisher_variance_rule_and_frozen_head(original):
     assert not torch.equal(state["encoder.0.weight"], start["encoder.0.weight"])
 
 
-def test_woodfisher_solve_matches_the_explicit_inverse():
-    torch.manual_seed(1)
-    grads, v = torch.randn(5, 8, dtype=torch.float64), torch.randn(8, dtype=torch.float64)
-    lam = 0.3 * float(grads.pow(2).sum()) / 40
-    hessian = lam * torch.eye(8, dtype=torch.float64) + grads.t() @ grads / 5
-    expected = torch.linalg.solve(hessian, v)
-    got = InfluenceUnlearn.woodfisher_solve(grads, v, 0.3)
-    assert torch.allclose(got, expected, rtol=1e-5, atol=1e-8)
-
-
 def test_maga_perturbing_label_is_the_tau_ranked_similar_class():
     model = MaGA(dict(type="small_cnn", num_classes=10, width=4), ADAPTER, tau=0.3)
     model.transition = torch.eye(10)
@@ -320,21 +313,3 @@ def test_boundary_expand_exports_the_original_layout(original):
     state = model.export_state_dict()
     assert set(state) == set(torch.load(original["path"], weights_only=True))
     assert state["head.weight"].shape == (10, 64)
-
-
-def test_ssd_training_batches_mix_forget_samples_in_at_their_share():
-    def samples(n, label, uid0):
-        return [dict(inputs=torch.full((3, 8, 8), float(uid0 + i)),
-                     data_samples=dict(label=label, uid=uid0 + i)) for i in range(n)]
-
-    remain = DataLoader(samples(90, 1, 100), batch_size=30)
-    forget = DataLoader(samples(10, 0, 0), batch_size=4)
-    model = SSD(NETWORK, ADAPTER, remain_dataloader=remain)
-    batches = list(model._training_batches(forget))
-    assert [len(b["inputs"]) for b in batches] == [30, 30, 30]
-    # 30 x 10 / (10 + 90) = 3 forget rows first in each batch, cycling through D_f in order
-    uids = [b["data_samples"]["uid"].tolist() for b in batches]
-    assert [u[:3] for u in uids] == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
-    assert uids[0][3:] == list(range(103, 130))
-    assert all(torch.equal(b["inputs"][:, 0, 0, 0], b["data_samples"]["uid"].float())
-               for b in batches)

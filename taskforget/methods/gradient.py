@@ -24,7 +24,7 @@ class NegativeGradient(BaselineUnlearner):
         logits = self.student(inputs)
         losses = dict(loss_ascent=-cross_entropy(logits, self.adapter.labels(data_samples),
                                                  self.forget_positions(data_samples)))
-        if self.uses_remaining_data:
+        if self.remain_beside_forget:
             losses["loss_remain"] = self.remain_ce()
         return losses
 
@@ -32,13 +32,24 @@ class NegativeGradient(BaselineUnlearner):
 @MODELS.register_module()
 class FineTune(BaselineUnlearner):
     """Fine-tune (Warnecke et al. 2023): cross-entropy on the remaining data only; forgetting
-    comes from catastrophic forgetting. Uses D_r (one D_r batch per forget batch: an epoch is
-    as many D_r batches as D_f has). Paper lr 2e-2, 10 epochs."""
+    comes from catastrophic forgetting. Uses D_r; an epoch is one pass over D_r (one optimizer
+    step per D_r batch, spread over the runner's forget iterations; D_f itself is not used).
+    Paper lr 2e-2, 10 epochs.
+
+    Official code: OPTML-Group/Unlearn-Saliency ``Classification/unlearn/FT.py`` lines 44-68
+    and 116-123 (``FT_iter``: every epoch iterates ``data_loaders["retain"]``); DELETE's copy
+    in shaaaaron/DELETE ``main.py`` lines 324-329 (``method.finetune`` on
+    ``train_remain_loader``).
+    """
 
     requires_remaining_data = True
+    epoch_data = "remain"
 
-    def unlearn_loss(self, inputs: Tensor, data_samples: dict) -> Dict[str, Tensor]:
-        return dict(loss_remain=self.remain_ce())
+    def forget_step(self) -> bool:
+        return False
+
+    def epoch_loss(self, inputs: Tensor, data_samples: dict) -> Dict[str, Tensor]:
+        return dict(loss_remain=self.remain_ce(dict(inputs=inputs, data_samples=data_samples)))
 
 
 @MODELS.register_module()
@@ -50,12 +61,23 @@ class SalUn(RandomLabel):
     (student in eval mode); the global top ``ratio`` of them train, the others get zero
     gradient, are reset to their original values after every step (weight decay would move
     them) and have their optimizer state (momentum, Adam moments) masked. Forget-set only; the
-    original trains with D_r (``remain_dataloader``: uses D_r). lr 1.3e-2, ratio 0.5.
+    original trains with D_r (``remain_dataloader``: uses D_r): then an epoch is the Random
+    Label pass over D_f followed by a cross-entropy pass over all of D_r, one masked step per
+    batch (``remain_pass = 'after'``). lr 1.3e-2, ratio 0.5.
+
+    Official code: OPTML-Group/Unlearn-Saliency ``Classification/unlearn/RL.py`` lines 109-159
+    (CIFAR-10: the forget loader with ``torch.randint(0, num_classes)`` labels, then the whole
+    retain loader, masking gradients and restoring masked weights and momentum after each step,
+    lines 11-34); its CIFAR-100 branch (lines 51-59) shuffles the two sets together instead.
+    The labels here are fixed per sample (:class:`RandomLabel`), not redrawn every step.
 
     Args:
         ratio: fraction of weights that train.
         **kwargs: see :class:`RandomLabel`.
     """
+
+    epoch_data = "remain"
+    remain_pass = "after"
 
     def __init__(self, *args, ratio: float = 0.5, **kwargs):
         super().__init__(*args, **kwargs)
@@ -91,8 +113,11 @@ class SalUn(RandomLabel):
         threshold = flat.kthvalue(flat.numel() - keep + 1).values
         return {k: (g.abs() >= threshold).to(g.dtype) for k, g in grads.items()}
 
-    def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
-        log_vars = super().train_step(data, optim_wrapper)
+    def epoch_loss(self, inputs: Tensor, data_samples: dict) -> Dict[str, Tensor]:
+        """Cross-entropy on a D_r batch (the remaining-data pass)."""
+        return dict(loss_remain=self.remain_ce(dict(inputs=inputs, data_samples=data_samples)))
+
+    def after_update(self, optim_wrapper) -> None:
         with torch.no_grad():
             for k, p in self.trainable().items():
                 mask = self.masks[k]
@@ -100,7 +125,6 @@ class SalUn(RandomLabel):
                 for state in optim_wrapper.optimizer.state.get(p, {}).values():
                     if torch.is_tensor(state) and state.shape == p.shape:
                         state.mul_(mask)
-        return log_vars
 
 
 @MODELS.register_module()
@@ -111,8 +135,14 @@ class UNSIR(BaselineUnlearner):
     Noise: minimize ``-CE(f(N), u) + noise_l2 * mean(N^2)`` (Adam ``noise_lr``, ``noise_steps``)
     for each forgotten class u. Epoch 0 (impair): cross-entropy of the student on the noise
     labelled u, plus one D_r batch per step; later epochs (repair): cross-entropy on D_r only.
-    Uses D_r. The forget-only variant (no ``remain_dataloader``) impairs on the noise alone in
-    every epoch. Adam lr 1e-4, 1 impair + 1 repair epoch. Classification (one label per sample).
+    Requires D_r: on the noise alone the student learns to predict u everywhere (the noise is
+    labelled u), which erases nothing, so there is no forget-only variant. Adam lr 1e-4,
+    1 impair + 1 repair epoch. Classification (one label per sample).
+
+    Official code: vikram2000b/bad-teaching-unlearning ``unlearn.py`` lines 92-134 (noise
+    learning; the impair loader is the noise plus retain samples, shuffled) and
+    ``CIFARSuper20_Rocket_Unlearn.ipynb`` cells 28-37 (impair, then repair on the retain
+    samples).
 
     Args:
         noise_size: noise rows per forgotten class (default: the forget batch size).
@@ -121,6 +151,8 @@ class UNSIR(BaselineUnlearner):
         noise_l2: weight of the mean squared L2 norm of the noise rows.
         impair_epochs: epochs of impair before repair.
     """
+
+    requires_remaining_data = True
 
     def __init__(self, *args, noise_size: int = 0, noise_steps: int = 25,
                  noise_lr: float = 0.1, noise_l2: float = 0.1, impair_epochs: int = 1,
@@ -148,11 +180,10 @@ class UNSIR(BaselineUnlearner):
 
     def unlearn_loss(self, inputs: Tensor, data_samples: dict) -> Dict[str, Tensor]:
         losses = {}
-        if self.epoch < self.impair_epochs or not self.uses_remaining_data:
+        if self.epoch < self.impair_epochs:
             noise = torch.cat(list(self.noise.values()))
             labels = torch.cat([torch.full((len(n),), u, device=noise.device)
                                 for u, n in self.noise.items()])
             losses["loss_impair"] = cross_entropy(self.student(noise), labels)
-        if self.uses_remaining_data:
-            losses["loss_remain"] = self.remain_ce()
+        losses["loss_remain"] = self.remain_ce()
         return losses

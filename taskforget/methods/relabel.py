@@ -15,17 +15,27 @@ from .common import BaselineUnlearner, cross_entropy, fixed_random_labels
 @MODELS.register_module()
 class RandomLabel(BaselineUnlearner):
     """Random Label (Golatkar et al. 2020; the DELETE paper's baseline): cross-entropy of the
-    forget data to a random remaining class, drawn once per sample (and pixel).
+    forget data to a random label drawn uniformly from **all** K classes (the true class
+    included), once per sample (and pixel).
 
     Forget-set only; given ``remain_dataloader`` it adds cross-entropy on one D_r batch per step
     (the remaining-data variant). Paper lr 3e-4 (SGD, 20 epochs). Task-agnostic: the labels,
     valid positions and forgotten classes come from the adapter, so dense tasks relabel only
     the forgotten class's pixels.
 
+    Official code: shaaaaron/DELETE ``method/random_label.py`` lines 12-24 (``noise_label``:
+    ``torch.randint(0, num_classes)`` when ``approx_different``, the default of ``main.py``
+    line 74) and lines 45-55 (drawn once for the whole forget set: ``fixed_noise_label``,
+    default True, ``main.py`` line 73); OPTML-Group/Unlearn-Saliency
+    ``Classification/unlearn/RL.py`` lines 53 and 125 also draw from all classes.
+
     Args:
         label_seed: seed of the random labels.
         **kwargs: see :class:`~taskforget.methods.common.BaselineUnlearner`.
     """
+
+    # draw among all K classes (the published Random Label); False: the remaining classes
+    labels_among_all = True
 
     def __init__(self, *args, label_seed: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
@@ -34,13 +44,13 @@ class RandomLabel(BaselineUnlearner):
     def relabel(self, inputs: Tensor, data_samples: dict) -> Tensor:
         return fixed_random_labels(self.adapter.labels(data_samples), data_samples["uid"],
                                    self.adapter.forget_ids, self.adapter.num_classes,
-                                   self.label_seed)
+                                   self.label_seed, among_all=self.labels_among_all)
 
     def unlearn_loss(self, inputs: Tensor, data_samples: dict) -> Dict[str, Tensor]:
         logits = self.student(inputs)
         losses = dict(loss_relabel=cross_entropy(logits, self.relabel(inputs, data_samples),
                                                  self.adapter.valid(data_samples)))
-        if self.uses_remaining_data:
+        if self.remain_beside_forget:
             losses["loss_remain"] = self.remain_ce()
         return losses
 
@@ -48,12 +58,29 @@ class RandomLabel(BaselineUnlearner):
 @MODELS.register_module()
 class Amnesiac(RandomLabel):
     """Amnesiac unlearning (Graves et al. 2021), class-level form: D_f relabelled uniformly among
-    the remaining classes, trained together with D_r (one D_r batch per forget batch).
+    the remaining classes (fixed once per sample), shuffled together with all of D_r into one
+    dataset and trained with one cross-entropy; an epoch is one pass over that mix
+    (``epoch_data = 'mix'``, one optimizer step per mixed batch).
 
     Uses D_r (its forget-only variant is :class:`RandomLabel`). Adam lr 1e-4, 3 epochs.
+
+    Official code: lmgraves/AmnesiacML ``Unlearning Tester - CIFAR100.ipynb`` cell 7 (a copy of
+    the whole training set whose target-class labels are ``random.choice`` of the other
+    classes, one shuffled loader) and cell 32 (training on it); the setting of
+    vikram2000b/bad-teaching-unlearning ``CIFARSuper20_Rocket_Unlearn.ipynb`` cells 21-23
+    (relabelled forget set + retain set, shuffled, Adam 1e-4, 3 epochs).
     """
 
     requires_remaining_data = True
+    labels_among_all = False
+    epoch_data = "mix"
+
+    def epoch_loss(self, inputs: Tensor, data_samples: dict) -> Dict[str, Tensor]:
+        """Cross-entropy of a mixed batch: forgotten-class rows to their random labels, D_r
+        rows to their own."""
+        return dict(loss_amnesiac=cross_entropy(self.student(inputs),
+                                                self.relabel(inputs, data_samples),
+                                                self.adapter.valid(data_samples)))
 
 
 @MODELS.register_module()
@@ -195,6 +222,6 @@ class MaGA(RandomLabel):
                            for y, r in zip(labels, row)])
         noisy = inputs + self.noise_alpha * pos + (1 - self.noise_alpha) * neg
         losses = dict(loss_maga=cross_entropy(self.student(noisy), targets))
-        if self.uses_remaining_data:
+        if self.remain_beside_forget:
             losses["loss_remain"] = self.remain_ce()
         return losses

@@ -5,6 +5,7 @@ from typing import Dict
 import torch
 from torch import Tensor
 
+from taskforget.errors import ConfigError
 from taskforget.registry import MODELS
 
 from .common import BaselineUnlearner, cross_entropy, kl_divergence
@@ -15,20 +16,37 @@ class BadTeacher(BaselineUnlearner):
     """Bad Teacher (Chundawat et al., AAAI 2023): distil an incompetent teacher on D_f.
 
     The incompetent teacher is a randomly re-initialized copy of the network (seeded by the
-    run's seed); the student minimizes ``KL_T(incompetent || student)`` on forget batches. The
-    original mixes in about 30% remaining data distilled from the competent (original) teacher:
-    give ``remain_dataloader`` (uses D_r; its batch size sets the mix, e.g. 55 beside 128 forget
-    samples is 30%) to add ``KL_T(original || student)`` on one D_r batch per step. Adam 1e-4,
-    1 epoch, T 1. Task-agnostic.
+    run's seed); the student minimizes ``KL_T(incompetent || student)`` on forget batches. With
+    ``remain_dataloader`` (uses D_r, the published setting) the forget set and a random
+    ``remain_fraction`` of D_r (30%, drawn once, fixed by the run's seed) become one shuffled
+    dataset (``epoch_data = 'mix'``, batched like the forget loader) under one KL loss: forget
+    rows distil the incompetent teacher, remaining rows the competent (original) one. Adam
+    1e-4, 1 epoch, T 1. Task-agnostic.
+
+    Official code: vikram2000b/bad-teaching-unlearning ``unlearn.py`` lines 9-19
+    (``UnlearnerLoss``: per-row mix of the two teachers' softmaxes, one KL), lines 67-88
+    (``blindspot_unlearner``: one shuffled loader over ``UnLearningData``) and ``dataset.py``
+    lines 64-83 (``UnLearningData``: forget rows flagged 1, retain rows 0);
+    ``CIFARSuper20_Rocket_Unlearn.ipynb`` cell 6 (``random.sample(retain_train,
+    int(0.3 * len(retain_train)))``) and cell 15 (Adam 1e-4, 1 epoch, T 1). The official KL
+    uses ``F.kl_div``'s default element mean (1/K of the batch mean here: a constant factor
+    that Adam's steps do not see).
 
     Args:
         temperature: distillation temperature T.
+        remain_fraction: share of D_r mixed in (remaining-data variant).
         **kwargs: see :class:`BaselineUnlearner`.
     """
 
-    def __init__(self, *args, temperature: float = 1.0, **kwargs):
+    epoch_data = "mix"
+
+    def __init__(self, *args, temperature: float = 1.0, remain_fraction: float = 0.3,
+                 **kwargs):
         super().__init__(*args, **kwargs)
+        if not 0 < remain_fraction <= 1:
+            raise ConfigError(f"remain_fraction must be in (0, 1], got {remain_fraction}")
         self.temperature = temperature
+        self.mix_fraction = remain_fraction
         self.incompetent = copy.deepcopy(self.teacher)
         for module in self.incompetent.modules():
             if hasattr(module, "reset_parameters"):
@@ -43,26 +61,41 @@ class BadTeacher(BaselineUnlearner):
     def unlearn_loss(self, inputs: Tensor, data_samples: dict) -> Dict[str, Tensor]:
         with torch.no_grad():
             bad = self.incompetent(inputs)
-        losses = dict(loss_bad_teacher=kl_divergence(self.student(inputs), bad, self.temperature,
-                                                     self.adapter.valid(data_samples)))
-        if self.uses_remaining_data:
-            batch = self.remain_batch()
-            losses["loss_good_teacher"] = kl_divergence(
-                self.student(batch["inputs"]), self.teacher(batch["inputs"]), self.temperature,
-                self.adapter.valid(batch["data_samples"]))
-        return losses
+        return dict(loss_bad_teacher=kl_divergence(self.student(inputs), bad, self.temperature,
+                                                   self.adapter.valid(data_samples)))
+
+    def epoch_loss(self, inputs: Tensor, data_samples: dict) -> Dict[str, Tensor]:
+        """One KL on a mixed batch: each row's target is the incompetent teacher's (D_f rows)
+        or the original's (D_r rows)."""
+        with torch.no_grad():
+            good, bad = self.teacher(inputs), self.incompetent(inputs)
+            rows = data_samples["from_forget"].bool().view(-1, *[1] * (good.dim() - 1))
+            target = torch.where(rows, bad, good)
+        return dict(loss_bad_teacher=kl_divergence(self.student(inputs), target,
+                                                   self.temperature,
+                                                   self.adapter.valid(data_samples)))
 
 
 @MODELS.register_module()
 class SCRUB(BaselineUnlearner):
-    """SCRUB (Kurmanji et al., NeurIPS 2023): alternate max steps on D_f and min steps on D_r.
+    """SCRUB (Kurmanji et al., NeurIPS 2023): max steps on D_f, then min steps on D_r.
 
-    For every forget batch of the first ``max_epochs`` epochs, a max step maximizes
-    ``KL_T(original || student)`` on it; then (uses D_r) a min step on one D_r batch minimizes
-    ``gamma CE + kl_weight KL_T(original || student)``. The original runs all max steps of an
-    epoch before its min steps over the whole D_r; here they alternate per forget batch (the
-    runner's one loop). Forget-only variant (no ``remain_dataloader``): max steps alone. SGD
-    5e-4, 3 epochs, 2 max epochs, T 4, gamma 0.99, kl_weight 0.001. Task-agnostic.
+    Every epoch: in the first ``max_epochs`` epochs, one max step per forget batch maximizes
+    ``KL_T(original || student)``; then (uses D_r) a full pass over D_r, one min step per
+    batch, minimizes ``gamma CE + kl_weight KL_T(original || student)`` (``remain_pass =
+    'after'``: the min pass follows the epoch's last max step). Forget-only variant (no
+    ``remain_dataloader``): the max steps alone; they move the student only with batch norm in
+    train mode (``norm_eval=False``, the original's ``module.train()``): with frozen
+    statistics the student starts equal to the teacher and the KL's gradient is zero. SGD
+    5e-4, momentum 0.9, weight decay 5e-4, 3 epochs, 2 max epochs, T 4, gamma 0.99, kl_weight
+    0.001. Task-agnostic.
+
+    Official code: meghdadk/SCRUB ``large_scale_unlearning.ipynb`` cell 36 (per epoch:
+    ``if epoch <= args.msteps`` a ``train_distill(..., "maximize")`` pass over the forget
+    loader, then a ``"minimize"`` pass over the retain loader), cell 32 (settings) and
+    ``thirdparty/repdistiller/helper/loops.py`` lines 137-265 (``train_distill``: student in
+    train mode, lines 139-143; ``loss = gamma * CE + alpha * KL`` or ``-KL``, lines 241-244;
+    one optimizer step per batch, lines 262-265).
 
     Args:
         temperature: T.
@@ -72,11 +105,17 @@ class SCRUB(BaselineUnlearner):
         **kwargs: see :class:`BaselineUnlearner`.
     """
 
+    epoch_data = "remain"
+    remain_pass = "after"
+
     def __init__(self, *args, temperature: float = 4.0, max_epochs: int = 2,
                  gamma: float = 0.99, kl_weight: float = 0.001, **kwargs):
         super().__init__(*args, **kwargs)
         self.temperature, self.max_epochs = temperature, max_epochs
         self.gamma, self.kl_weight = gamma, kl_weight
+
+    def forget_step(self) -> bool:
+        return self.epoch < self.max_epochs
 
     def unlearn_loss(self, inputs: Tensor, data_samples: dict) -> Dict[str, Tensor]:
         """The max-step loss on a forget batch."""
@@ -84,31 +123,12 @@ class SCRUB(BaselineUnlearner):
             self.student(inputs), self.teacher_logits(inputs, data_samples), self.temperature,
             self.adapter.valid(data_samples)))
 
-    def min_loss(self) -> Dict[str, Tensor]:
-        """The min-step loss on the next D_r batch."""
-        batch = self.remain_batch()
-        x, ds = batch["inputs"], batch["data_samples"]
-        logits, valid = self.student(x), self.adapter.valid(ds)
+    def epoch_loss(self, inputs: Tensor, data_samples: dict) -> Dict[str, Tensor]:
+        """The min-step loss on a D_r batch."""
+        logits, valid = self.student(inputs), self.adapter.valid(data_samples)
         with torch.no_grad():
-            teacher = self.teacher(x)
-        return dict(loss_min_ce=self.gamma * cross_entropy(logits, self.adapter.labels(ds), valid),
-                    loss_min_kl=self.kl_weight * kl_divergence(logits, teacher, self.temperature,
-                                                               valid))
-
-    def _update(self, compute, optim_wrapper) -> Dict[str, Tensor]:
-        with optim_wrapper.optim_context(self):
-            losses = compute()
-        loss, log_vars = self.parse_losses(losses)
-        optim_wrapper.update_params(loss)
-        return log_vars
-
-    def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
-        log_vars = {}
-        if self.epoch < self.max_epochs:
-            batch = self.data_preprocessor(data, True)
-            log_vars.update(self._update(
-                lambda: self.unlearn_loss(batch["inputs"], batch["data_samples"]), optim_wrapper))
-        if self.uses_remaining_data:
-            log_vars.update(self._update(self.min_loss, optim_wrapper))
-        self._iter += 1
-        return log_vars
+            teacher = self.teacher(inputs)
+        return dict(
+            loss_min_ce=self.gamma * cross_entropy(logits, self.adapter.labels(data_samples),
+                                                   valid),
+            loss_min_kl=self.kl_weight * kl_divergence(logits, teacher, self.temperature, valid))

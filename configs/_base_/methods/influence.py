@@ -1,5 +1,6 @@
-# Influence Unlearn (WoodFisher), forget-only variant: one Newton step from D_f gradients;
-# 100 single-sample gradients (memory N x #params).
+# Influence Unlearn, forget-only variant (the DELETE authors' code): one step
+# theta += alpha * (mean gradient of the cross-entropy over D_f); no Hessian, no D_r.
+# Knob: alpha (step size; DELETE's default 0.2; tune over [1e-2, 1e2]).
 # Settings: shared/methods.md (the DELETE authors' recommended CIFAR-10 settings).
-model = dict(type="InfluenceUnlearn", alpha=1.0, num_samples=100)
+model = dict(type="InfluenceUnlearn", alpha=1.0)
 forget = dict(train_cfg=dict(max_epochs=0, val_interval=100))
