@@ -6,6 +6,7 @@ COMMANDS = {
     "train": ("train", "train the original model, or with --retrain the retrain model"),
     "forget": ("forget", "unlearn the forget classes with the config's (or --method) method"),
     "test": ("test", "evaluate a checkpoint beside the original model"),
+    "audit": ("audit", "forgetting audit beside the retrain model: MIAs, relearn, probes"),
     "demo": ("demo", "original, retrain and DELETE end to end, one table"),
     "defend": ("defend", "find and remove a backdoor (trigger recovery, then unlearning)"),
     "poison": ("poison", "train a BadNets-poisoned model"),

@@ -69,3 +69,32 @@ def linear_probe(features: np.ndarray, labels: np.ndarray, forget_ids: Sequence[
     remain = 100.0 * float((pred[~forget] == labels[~forget]).mean())
     auc = float(roc_auc_score(forget, proba[:, list(forget_ids)].sum(1)))
     return recall, remain, auc
+
+
+def knn_probe(features: np.ndarray, labels: np.ndarray, forget_ids: Sequence[int],
+              neighbors: int = 10, folds: int = 5, seed: int = 0) -> Tuple[float, float]:
+    """Out-of-fold k-nearest-neighbour probe on frozen, standardized features: can images of
+    the forgotten class still be told apart by their neighbours, with no linear read-out?
+
+    Args:
+        features: (N, D) penultimate features.
+        labels: (N,) class labels (every class, forgotten ones included).
+        forget_ids: forgotten class ids.
+        neighbors: k of the vote (Euclidean distance).
+
+    Returns:
+        (forget-class recall %, remaining-class accuracy %).
+    """
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    train_size = len(labels) - -(-len(labels) // folds)  # the smallest training fold
+    probe = make_pipeline(StandardScaler(),
+                          KNeighborsClassifier(n_neighbors=min(neighbors, train_size)))
+    pred = cross_val_predict(probe, features, labels, cv=cv)
+    forget = np.isin(labels, list(forget_ids))
+    return (100.0 * float((pred[forget] == labels[forget]).mean()),
+            100.0 * float((pred[~forget] == labels[~forget]).mean()))
