@@ -119,3 +119,25 @@ def test_feature_extraction_goes_through_the_network_contract():
         assert np.allclose(feats, net.features(x).numpy(), atol=1e-6)
         assert (preds == net(x).argmax(1).numpy()).all()
     assert labels.tolist() == [0, 1, 2, 0, 1, 2, 0]
+
+
+def test_h_mean_ranks_and_the_paper_comparison(tmp_path):
+    import cls_cifar10
+
+    ranks = cls_cifar10.h_mean_ranks({"DELETE": 80.0, "SalUn (D_r)": 85.0, "Random Label": 70.0,
+                                      "Negative Gradient": None})
+    assert ranks == {"SalUn (D_r)": "1 / -", "DELETE": "2 / 1", "Random Label": "3 / 2"}
+
+    def rec(row, acc_ft, acc_rt, h):
+        return dict(row=row, metrics={"Acc_ft": acc_ft, "Acc_rt": acc_rt, "H-Mean": h})
+
+    records = [rec("Retrain model", 0.0, 80.0, 82.0), rec("Retrain model", 0.0, 82.0, 83.0),
+               rec("Random Label", 1.0, 70.0, 75.0), rec("Random Label", 3.0, 72.0, 76.0),
+               rec("DELETE", 0.0, 81.0, 82.5)]
+    text = cls_cifar10.write_paper_comparison(records, tmp_path / "cmp.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| Random Label"))
+    # ours: mean Acc_rt 71 of retrain's 81 = 87.7 %; the paper's 82.18 / 95.20 = 86.3 %
+    assert "| 71.00 |" in row and "| 87.7 |" in row and "| 86.3 |" in row
+    assert row.endswith("| yes |")
+    delete = next(line for line in text.splitlines() if line.startswith("| DELETE"))
+    assert "| 100.0 |" in delete and "| 99.8 |" in delete and delete.endswith("| yes |")

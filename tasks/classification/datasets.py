@@ -1,4 +1,5 @@
 """Classification datasets with a forget split: image folder, CIFAR-10/100, Tiny ImageNet."""
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple, Union
@@ -148,15 +149,27 @@ class ImageFolderClassification(ClassificationDataset):
         super().__init__(**kwargs)
 
     def load_split(self, split: str):
-        paths, labels = [], []
-        for label, name in enumerate(self.class_names):
-            files = sorted(p for p in (self.root / split / name).glob("*")
-                           if p.suffix.lower() in IMAGE_SUFFIXES)
-            paths += [str(p) for p in files]
-            labels += [label] * len(files)
+        paths, labels = _list_split(str(self.root / split), self.class_names)
         if not paths:
             raise DataError(f"no images under {self.root / split}")
-        return (_decode_all(tuple(paths)) if self.preload else paths), labels
+        return (_decode_all(paths) if self.preload else list(paths)), list(labels)
+
+
+@lru_cache(maxsize=16)
+def _list_split(folder: str, class_names: tuple):
+    """(paths, labels) of ``<folder>/<class>/<image>``, sorted by name within each class; listed
+    once per process (a dataset is built for every stage and loader)."""
+    paths, labels = [], []
+    for label, name in enumerate(class_names):
+        if not os.path.isdir(os.path.join(folder, name)):
+            raise DataError(f"{os.path.join(folder, name)} missing: every split needs a folder "
+                            f"per class of the train split ({', '.join(class_names)})")
+        with os.scandir(os.path.join(folder, name)) as entries:
+            files = sorted(e.name for e in entries
+                           if os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES)
+        paths += [os.path.join(folder, name, f) for f in files]
+        labels += [label] * len(files)
+    return tuple(paths), tuple(labels)
 
 
 @DATASETS.register_module()
