@@ -13,14 +13,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 import torchvision
+from mmengine.config import Config
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import taskforget
+from taskforget.api import DEFAULT_PROTOCOL
 from taskforget.datasets.user_data import DataFormatError
 from taskforget.errors import ConfigError
 from taskforget.evaluation import h_mean, split_accuracies
 from taskforget.network import CONTRACT_USERS, NetworkContractError, as_contract
+from taskforget.request import compose_method, find_config
 from taskforget.tasks.classification import ImageFolderClassification, small_cnn
 from taskforget.tasks.segmentation import confusion_matrix, segmentation_scores
 
@@ -451,11 +454,19 @@ def test_data_must_yield_pairs_or_dicts():
 def test_schedule_defaults_and_checks():
     net = small_cnn(num_classes=3, width=4)
     settings = taskforget.unlearn(net, tiny(), [0], progress=False).settings
+    # DELETE's setting on the CPU protocol, as the tools run it (its tuned one once searched)
+    protocol = compose_method(Config.fromfile(str(find_config(DEFAULT_PROTOCOL))), "delete")
+    optimizer = protocol.forget.optim_wrapper.optimizer.to_dict()
+    assert optimizer["type"] == "SGD" and optimizer["momentum"] == 0.9
     assert (settings["optimizer"], settings["lr"], settings["epochs"], settings["batch_size"],
-            settings["norm_eval"]) == (dict(type="SGD", lr=3e-3, momentum=0.9, weight_decay=0.0),
-                                       3e-3, 2, 128, True)  # DELETE's, as configs/
+            settings["norm_eval"]) == (optimizer, optimizer["lr"],
+                                       protocol.forget.train_cfg.max_epochs, 128,
+                                       protocol.model.norm_eval)
+    bad_teacher = compose_method(Config.fromfile(str(find_config(DEFAULT_PROTOCOL))),
+                                 "bad_teacher").forget.optim_wrapper.optimizer.to_dict()
+    assert bad_teacher["type"] == "Adam"
     assert taskforget.unlearn(net, tiny(), [0], "bad_teacher", progress=False).settings[
-        "optimizer"] == dict(type="Adam", lr=1e-4)  # the fragment's
+        "optimizer"] == bad_teacher  # the fragment's
     with pytest.raises(ConfigError, match="lr"):
         taskforget.unlearn(net, tiny(), [0], lr=-1.0)
     with pytest.raises(ConfigError, match="trains nothing"):

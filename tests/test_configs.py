@@ -61,11 +61,15 @@ def test_every_method_fragment_builds_on_every_classification_protocol(protocol,
     fragment = method_fragment(method)
     assert stage_cfg.model.type == fragment.model.type
     assert stage_cfg.model.network == cfg.network
-    # the protocol's default, unless the fragment sets its own (forget-only SCRUB: False)
-    assert stage_cfg.model.get("norm_eval") == fragment.model.get(
-        "norm_eval", True if protocol.endswith("cpu") else None)
-    if "forget" in fragment and "max_epochs" in fragment.forget.get("train_cfg", {}):
-        assert stage_cfg.train_cfg.max_epochs == fragment.forget.train_cfg.max_epochs
+    # the protocol's setting of this method (its tuned one: configs/_base_/tuned/), else the
+    # fragment's own (forget-only SCRUB: False), else the protocol's default
+    own = (cfg.get("method_settings") or {}).get(method, {})
+    assert stage_cfg.model.get("norm_eval") == own.get("model", {}).get(
+        "norm_eval", fragment.model.get("norm_eval", True if protocol.endswith("cpu") else None))
+    epochs = own.get("forget", {}).get("train_cfg", {}).get(
+        "max_epochs", fragment.get("forget", {}).get("train_cfg", {}).get("max_epochs"))
+    if epochs is not None:
+        assert stage_cfg.train_cfg.max_epochs == epochs
     assert os.path.basename(stage_cfg.work_dir) == f"{method}_airplane_seed0"
     model_cfg = stage_cfg.model.to_dict()
     model_cfg["original_checkpoint"] = None
