@@ -1,7 +1,11 @@
-"""Choose DELETE's face unlearning schedule on validation identities, not on the reported ones.
+"""DELETE's face-specific knobs (temperature T, D_f augmentation) beside lr and epochs, on the
+validation identities, not on the reported ones.
 
-For each validation identity (default: ids 5 and 9 of the 10-identity group; the benchmark
-reports ids 0, 3 and 7) DELETE runs once per (lr, epochs, T) of the grid; the table gives
+Every method's lr x batch-norm mode x budget search on the same identities is the tuning
+protocol's (``python benchmarks/tuning.py --protocol face_yaleb``, which writes the settings the
+protocol config inherits); this sweep adds the knobs only DELETE has, and takes its config and
+identities from that protocol (ids 5 and 9 of the 10-identity group; the benchmark reports ids
+0, 3 and 7). DELETE runs once per (pipeline, lr, epochs, T) of the grid; the table gives
 Acc_ft, Acc_rt and H-Mean (against the original model, so no retrain model is needed) per
 identity and their mean. Resumable (results are cached under work_dirs/<experiment>/results).
 
@@ -18,12 +22,15 @@ from mmengine.config import Config
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 from face_yaleb import cached, method_config  # noqa: E402
+from tuning import PROTOCOLS  # noqa: E402
+
+FACE = PROTOCOLS["face_yaleb"]
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--config", default="configs/face_yaleb_id0.py")
-    p.add_argument("--val-ids", type=int, nargs="+", default=[5, 9])
+    p.add_argument("--config", default=FACE.config)
+    p.add_argument("--val-ids", type=int, nargs="+", default=list(FACE.validation))
     p.add_argument("--lrs", type=float, nargs="+", default=[1e-4, 3e-4, 1e-3])
     p.add_argument("--epochs", type=int, nargs="+", default=[5, 10, 20])
     p.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 4.0])

@@ -5,6 +5,8 @@ reported (issue #12). Resumable: every grid point is a cached run (``run_or_load
     python benchmarks/tuning.py                 # run (or read back) the whole search
     python benchmarks/tuning.py --methods delete random_label --classes cat
     python benchmarks/tuning.py --quick         # tiny model and data: checks the code
+    python benchmarks/tuning.py --protocol face_yaleb   # Yale B: identities 5 and 9
+    python benchmarks/tuning.py --protocol seg_camvid   # CamVid: pedestrian (car is reported)
 
 The protocol, the same for every method:
 
@@ -23,8 +25,13 @@ The protocol, the same for every method:
   (``EVAL_PER_CLASS`` train + test images per class). A diverged point (NaN) is recorded as
   such, scores H-Mean 0 and is never repeated on resume.
 
+The same rule runs on the other tasks' protocols (``PROTOCOLS``, issue #12 item 5), each with its
+own config, validation classes, methods and budgets: ``face_yaleb`` (every method of
+benchmarks/face_yaleb.py on identities 5 and 9; ids 0, 3, 7 are reported) and ``seg_camvid``
+(DELETE, Negative Gradient, Random Label on pedestrian; car is reported; tie-break IoU_rt).
+
 Writes ``<out>/tuning.csv`` (every point with its scores), ``<out>/tuning.md`` (the selected
-setting per method beside its grid) and ``configs/_base_/tuned/<protocol>.py``
+setting per method beside its grid) and ``configs/_base_/tuned/<protocol config stem>.py``
 (``method_settings`` with each fully searched method's selected setting), which the protocol
 config inherits, so ``--method NAME`` runs a method at its selected setting.
 """
@@ -32,7 +39,11 @@ import argparse
 import math
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Dict, Optional, Sequence, Tuple
+
+from mmengine.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,6 +54,7 @@ from cls_cifar10 import BASE, METHODS, QUICK_MODEL, Bench  # noqa: E402
 from taskforget.apis import checkpoint_path, device_name  # noqa: E402
 from taskforget.checkpoint import write_text_atomic  # noqa: E402
 from taskforget.cli import run_or_load  # noqa: E402
+from taskforget.request import compose_method  # noqa: E402
 
 VALIDATION = ["cat", "automobile"]  # never reported (Table 1 reports airplane, deer, ship)
 LR_GRID = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2]
@@ -61,29 +73,146 @@ KNOBS = {
 }
 TOP = 3  # points promoted to the full budget
 EVAL_PER_CLASS = 200  # train and test images per class scored during the search
-COLUMNS = ["method", "class", "phase", "lr", "norm", "knob", "epochs", "Acc_f", "Acc_r",
-           "Acc_ft", "Acc_rt", "H-Mean", "MIA", "time_s", "status"]
+CLS_METRICS = ("Acc_f", "Acc_r", "Acc_ft", "Acc_rt", "H-Mean", "MIA")
+COLUMNS = ["method", "class", "phase", "lr", "norm", "knob", "epochs", *CLS_METRICS,
+           "time_s", "status"]
+
+
+class ProtocolBench(Bench):
+    """The classification benchmark's cached, divergence-recording ``unlearn`` on another task's
+    protocol config: ``build(method)`` gives the config with the method composed."""
+
+    def __init__(self, args, build: Callable[[str], Config]):
+        super().__init__(args)
+        self.build = build
+
+    def config(self, method="delete", seed=0, forget=None, **options) -> Config:
+        cfg = self.build(method or "delete")
+        overrides = {"randomness.seed": seed,
+                     # evaluate once, after unlearning (runner.test), not after every epoch
+                     "forget.train_cfg.val_interval": 10_000}
+        if forget is not None:
+            overrides["forget_classes"] = list(forget)
+        if self.args.work_dir is not None:
+            overrides["work_root"] = self.args.work_dir
+        overrides.update(options)
+        cfg.merge_from_dict(overrides)
+        return cfg
+
+
+def _face_build(method: str) -> Config:
+    return compose_method(Config.fromfile(str(ROOT / FACE_CONFIG)), method)
+
+
+def _face_methods() -> list:
+    """The method fragments benchmarks/face_yaleb.py runs (its rows, deduplicated)."""
+    from face_yaleb import METHODS as FACE_ROWS
+    return list(dict.fromkeys(fragment for fragment, _ in FACE_ROWS.values()))
+
+
+def _seg_build(method: str) -> Config:
+    from seg_camvid import METHODS as SEG_ROWS
+    from seg_camvid import load
+    return load(*SEG_ROWS[method][1:], None)
+
+
+FACE_CONFIG = "configs/face_yaleb_id0.py"
+SEG_CONFIG = "configs/seg_camvid_car.py"
+
+
+@dataclass
+class Protocol:
+    """What the tuning rule needs of one task's protocol."""
+
+    config: str  # the protocol leaf config (its stem names the tuned settings file)
+    task: str  # outputs under docs/results/<task>/
+    validation: Sequence  # classes (or identity ids) searched on, never reported
+    methods: Callable[[], list]  # the method fragments searched by default
+    bench: Callable  # args -> an object with Bench's config() / unlearn()
+    evaluation: str  # what the search scores, for tuning.md
+    budget: Dict[str, Tuple[int, int]] = field(default_factory=lambda: dict(BUDGET))
+    dr_epoch: set = field(default_factory=set)
+    knobs: dict = field(default_factory=dict)
+    metrics: Tuple[str, ...] = CLS_METRICS
+    retain: str = "Acc_rt"  # the tie-break
+    work_dir: Optional[str] = None  # None: the config's own work root
+    eval_overrides: dict = field(default_factory=dict)  # the search's evaluation subset
+    # settings written for a protocol method that has no selection yet (the leaf's own)
+    untuned: dict = field(default_factory=dict)
+    train_hint: str = ""  # how to make the original model
+
+    @property
+    def columns(self) -> list:
+        return ["method", "class", "phase", "lr", "norm", "knob", "epochs", *self.metrics,
+                "time_s", "status"]
+
+
+PROTOCOLS = {
+    "cls_cifar10": Protocol(
+        config=BASE, task="classification", validation=VALIDATION,
+        methods=lambda: [m for _, m in METHODS], bench=Bench,
+        evaluation=f"evaluation on {EVAL_PER_CLASS} train + {EVAL_PER_CLASS} test images per "
+                   "class",
+        dr_epoch=DR_EPOCH, knobs=KNOBS, work_dir="work_dirs/cls_cifar10_resnet20_cpu",
+        eval_overrides={"val_dataloader.dataset.max_per_class": EVAL_PER_CLASS,
+                        "test_dataloader.dataset.max_per_class": EVAL_PER_CLASS},
+        train_hint=f"python tools/train.py {BASE}"),
+    # face_yaleb.py reports identities 0, 3 and 7; a D_f epoch is ~50 images (4 batches), so
+    # the full budget is the protocol's DELETE schedule (40 epochs, face_cpu.py)
+    "face_yaleb": Protocol(
+        config=FACE_CONFIG, task="face", validation=[5, 9], methods=_face_methods,
+        bench=lambda args: ProtocolBench(args, _face_build),
+        evaluation="evaluation on every train + test image of the 10 target identities",
+        budget={"forget": (10, 40)},
+        train_hint="python tools/train.py configs/face_yaleb_pretrain.py && python "
+                   f"tools/train.py {FACE_CONFIG}"),
+    # seg_camvid.py reports car; an epoch is a pass over the images with the class (minutes)
+    "seg_camvid": Protocol(
+        config=SEG_CONFIG, task="segmentation", validation=["pedestrian"],
+        methods=lambda: ["delete", "negative_gradient", "random_label"],
+        bench=lambda args: ProtocolBench(args, _seg_build),
+        evaluation="evaluation on the 101 val images at 180x240",
+        budget={"forget": (1, 3)},
+        metrics=("IoU_ft", "IoU_rt", "mIoU", "aAcc", "H-Mean"), retain="IoU_rt",
+        untuned={"negative_gradient": dict(forget=dict(
+                     train_cfg=dict(max_epochs=3), optim_wrapper=dict(optimizer=dict(lr=1e-4)))),
+                 "random_label": dict(forget=dict(
+                     train_cfg=dict(max_epochs=3), optim_wrapper=dict(optimizer=dict(lr=1e-3))))},
+        train_hint=f"python tools/train.py {SEG_CONFIG}"),
+}
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--methods", nargs="+", help="method fragments (default: every Table 1 row)")
-    p.add_argument("--classes", nargs="+", default=VALIDATION, help="validation classes")
+    p.add_argument("--protocol", choices=list(PROTOCOLS), default="cls_cifar10",
+                   help="the task protocol tuned (default cls_cifar10)")
+    p.add_argument("--methods", nargs="+", help="method fragments (default: every method the "
+                                                "protocol's benchmark reports)")
+    p.add_argument("--classes", nargs="+", help="validation classes (default: the protocol's)")
     p.add_argument("--plan", action="store_true", help="list the runs, run nothing")
-    p.add_argument("--quick", action="store_true", help="tiny model and data (checks the code)")
-    p.add_argument("--work-dir", help="work root (default: the classification benchmark's)")
-    p.add_argument("--out", help="tables (default docs/results/classification)")
+    p.add_argument("--quick", action="store_true", help="tiny model and data (checks the code; "
+                                                        "cls_cifar10 only)")
+    p.add_argument("--work-dir", help="work root (default: the protocol benchmark's)")
+    p.add_argument("--out", help="tables (default docs/results/<task>)")
     p.add_argument("--tuned-config", help="where the selected settings go "
                                           "(default configs/_base_/tuned/<protocol>.py)")
     args = p.parse_args(argv)
+    protocol = PROTOCOLS[args.protocol]
+    if args.quick and args.protocol != "cls_cifar10":
+        p.error("--quick is the classification protocol's (use --plan to check another one)")
+    if args.classes is None:
+        args.classes = list(protocol.validation)
+    elif all(isinstance(c, int) for c in protocol.validation):  # identity ids
+        args.classes = [int(c) for c in args.classes]
     if args.quick:
         args.work_dir = args.work_dir or "work_dirs/tuning_quick"
         args.out = args.out or "work_dirs/tuning_quick/report"
         args.tuned_config = args.tuned_config or "work_dirs/tuning_quick/tuned.py"
-    args.work_dir = str(ROOT / (args.work_dir or "work_dirs/cls_cifar10_resnet20_cpu"))
-    args.out = ROOT / (args.out or "docs/results/classification")
+    work_dir = args.work_dir or protocol.work_dir
+    args.work_dir = str(ROOT / work_dir) if work_dir else None
+    args.out = ROOT / (args.out or f"docs/results/{protocol.task}")
     args.tuned_config = ROOT / (args.tuned_config or
-                                f"configs/_base_/tuned/{Path(BASE).stem}.py")
+                                f"configs/_base_/tuned/{Path(protocol.config).stem}.py")
     # the classification benchmark's settings that Bench.config reads
     args.max_forget_epochs = None
     return args
@@ -93,9 +222,10 @@ class Point:
     """One grid point: a method's setting on one validation class at one budget."""
 
     def __init__(self, method, forget_class, phase, epochs=None, lr=None, norm=None,
-                 knob=None):
+                 knob=None, knob_name=None):
         self.method, self.forget_class, self.phase = method, forget_class, phase
         self.epochs, self.lr, self.norm, self.knob = epochs, lr, norm, knob
+        self.knob_name = knob_name or (KNOBS[method][0] if knob is not None else None)
 
     @property
     def setting(self) -> tuple:
@@ -104,16 +234,18 @@ class Point:
 
     def suffix(self) -> str:
         if self.knob is not None:
-            return f"_tune_{KNOBS[self.method][0]}{self.knob:.1e}"
+            return f"_tune_{self.knob_name}{self.knob:.1e}"
         return f"_tune_lr{self.lr:.1e}_bn{self.norm}_e{self.epochs}"
 
-    def overrides(self, quick: bool) -> dict:
+    def overrides(self, quick: bool, evaluation: Optional[dict] = None) -> dict:
+        """Config overrides of the point; ``evaluation``: the search's evaluation subset
+        (default the classification protocol's), left out in quick mode."""
         out = {"run_suffix": self.suffix()}
         if not quick:
-            out.update({"val_dataloader.dataset.max_per_class": EVAL_PER_CLASS,
-                        "test_dataloader.dataset.max_per_class": EVAL_PER_CLASS})
+            out.update(PROTOCOLS["cls_cifar10"].eval_overrides if evaluation is None
+                       else evaluation)
         if self.knob is not None:
-            out[f"model.{KNOBS[self.method][0]}"] = self.knob
+            out[f"model.{self.knob_name}"] = self.knob
         else:
             out.update({"forget.optim_wrapper.optimizer.lr": self.lr,
                         "model.norm_eval": NORM_MODES[self.norm],
@@ -124,16 +256,23 @@ class Point:
 class Search:
     def __init__(self, args):
         self.args = args
-        self.bench = Bench(args)
+        self.protocol = PROTOCOLS[args.protocol]
+        self.bench = self.protocol.bench(args)
         self.rows = []
 
     def budget(self, method):
-        return BUDGET["remain" if method in DR_EPOCH else "forget"]
+        return self.protocol.budget["remain" if method in self.protocol.dr_epoch else "forget"]
+
+    def point(self, method, forget_class, phase, setting) -> Point:
+        lr, norm, knob, epochs = setting
+        name = self.protocol.knobs[method][0] if knob is not None else None
+        return Point(method, forget_class, phase, epochs, lr, norm, knob, knob_name=name)
 
     def run(self, point: Point) -> dict:
         """The point's scores (a cached run when one exists)."""
         cfg = self.bench.config(point.method, 0, (point.forget_class,),
-                                **point.overrides(self.args.quick))
+                                **point.overrides(self.args.quick,
+                                                  self.protocol.eval_overrides))
         if self.args.quick:
             cfg.merge_from_dict({f"model.{k}": v for k, v in QUICK_MODEL.items()
                                  if k in cfg.model})
@@ -149,17 +288,18 @@ class Search:
                   "diverged" if record.get("missing") else "ok")
         row = dict(method=point.method, **{"class": point.forget_class}, phase=point.phase,
                    lr=point.lr, norm=point.norm, knob=point.knob, epochs=point.epochs,
-                   **{c: m.get(c) for c in ("Acc_f", "Acc_r", "Acc_ft", "Acc_rt", "H-Mean",
-                                            "MIA")},
+                   **{c: m.get(c) for c in self.protocol.metrics},
                    time_s=record.get("wall_time_s"), status=status)
         self.rows.append(row)
         return row
 
     def score(self, rows) -> tuple:
-        """(mean H-Mean, mean Acc_rt) over the validation classes; a diverged point scores 0."""
+        """(mean H-Mean, mean Acc_rt, or the protocol's retain metric) over the validation
+        classes; a diverged point scores 0."""
+        retain = self.protocol.retain
         h = [r["H-Mean"] if r["status"] == "ok" and r["H-Mean"] is not None else 0.0
              for r in rows]
-        a = [r["Acc_rt"] if r["status"] == "ok" and r["Acc_rt"] is not None else 0.0
+        a = [r[retain] if r["status"] == "ok" and r.get(retain) is not None else 0.0
              for r in rows]
         return (sum(h) / len(h), sum(a) / len(a)) if h else (-1.0, -1.0)
 
@@ -167,16 +307,14 @@ class Search:
         """Run every setting on every validation class; {setting: score}."""
         scores = {}
         for setting in settings:
-            lr, norm, knob, epochs = setting
-            rows = [self.run(Point(method, c, phase, epochs, lr, norm, knob))
-                    for c in self.args.classes]
+            rows = [self.run(self.point(method, c, phase, setting)) for c in self.args.classes]
             scores[setting] = self.score(rows)
         return scores
 
     def search(self, method) -> tuple:
         """The selected setting of one method, ``(lr, norm, knob, epochs)``."""
-        if method in KNOBS:
-            grid = KNOBS[method][1]
+        if method in self.protocol.knobs:
+            grid = self.protocol.knobs[method][1]
             scores = self.evaluate(method, "grid", [(None, None, k, None) for k in grid])
             refine = midpoints(grid, max(scores, key=scores.get)[2])
             scores.update(self.evaluate(method, "refine",
@@ -197,37 +335,42 @@ class Search:
     def write(self, selected: dict) -> None:
         out = self.args.out
         out.mkdir(parents=True, exist_ok=True)
-        lines = [",".join(COLUMNS)]
+        columns = self.protocol.columns
+        lines = [",".join(columns)]
         for row in self.rows:
-            lines.append(",".join(_cell(row.get(c)) for c in COLUMNS))
+            lines.append(",".join(_cell(row.get(c)) for c in columns))
         write_text_atomic(out / "tuning.csv", "\n".join(lines) + "\n")
         write_text_atomic(out / "tuning.md", self.markdown(selected))
-        write_text_atomic(self.args.tuned_config, tuned_config(selected))
+        write_text_atomic(self.args.tuned_config, tuned_config(
+            selected, self.protocol.knobs, _shown(out / "tuning.md"), self.protocol.untuned))
         print(f"[tuning] wrote {out / 'tuning.md'}, {out / 'tuning.csv'}, "
               f"{self.args.tuned_config}")
 
     def markdown(self, selected: dict) -> str:
-        classes = ", ".join(self.args.classes)
-        option = "" if self.args.classes == VALIDATION else " --classes " + " ".join(
-            self.args.classes)
+        protocol = self.protocol
+        classes = ", ".join(str(c) for c in self.args.classes)
+        option = "" if self.args.protocol == "cls_cifar10" else f" --protocol {self.args.protocol}"
+        if list(self.args.classes) != list(protocol.validation):
+            option += " --classes " + " ".join(str(c) for c in self.args.classes)
+        remaining = (f"; remaining-data epochs for {', '.join(sorted(protocol.dr_epoch))}"
+                     if protocol.dr_epoch else "")
         lines = [
             f"# Tuning on the validation classes ({classes}; never reported)", "",
-            f"Protocol: `{BASE}`, seed 0, evaluation on {EVAL_PER_CLASS} train + "
-            f"{EVAL_PER_CLASS} test images per class. Command: `python benchmarks/tuning.py"
-            f"{option}`. Machine: {device_name()}.", "",
-            "Score = mean H-Mean over the classes (ties: mean Acc_rt); a diverged point "
-            "scores 0. Budgets (search / full epochs): " + ", ".join(
-                f"{k} epochs {v[0]} / {v[1]}" for k, v in BUDGET.items())
-            + f"; remaining-data epochs for {', '.join(sorted(DR_EPOCH))}.", "",
-            "| method | selected | mean H-Mean | mean Acc_rt | points (diverged) |",
+            f"Protocol: `{protocol.config}`, seed 0, {protocol.evaluation}. Command: "
+            f"`python benchmarks/tuning.py{option}`. Machine: {device_name()}.", "",
+            f"Score = mean H-Mean over the classes (ties: mean {protocol.retain}); a diverged "
+            "point scores 0. Budgets (search / full epochs): " + ", ".join(
+                f"{k} epochs {v[0]} / {v[1]}" for k, v in protocol.budget.items())
+            + f"{remaining}.", "",
+            f"| method | selected | mean H-Mean | mean {protocol.retain} | points (diverged) |",
             "|---|---|---|---|---|"]
         for method, setting in selected.items():
             rows = [r for r in self.rows if r["method"] == method]
             chosen = [r for r in rows if (r["lr"], r["norm"], r["knob"], r["epochs"]) == setting]
             h, a = self.score(chosen)
             diverged = sum(r["status"] == "diverged" for r in rows)
-            lines.append(f"| {method} | {describe(method, setting)} | {h:.2f} | {a:.2f} | "
-                         f"{len(rows)} ({diverged}) |")
+            lines.append(f"| {method} | {describe(method, setting, protocol.knobs)} | {h:.2f} | "
+                         f"{a:.2f} | {len(rows)} ({diverged}) |")
         lines += ["", "Every point: `tuning.csv`."]
         return "\n".join(lines) + "\n"
 
@@ -239,28 +382,52 @@ def midpoints(grid, best) -> list:
     return [math.sqrt(grid[i] * grid[j]) for j in (i - 1, i + 1) if 0 <= j < len(grid)]
 
 
-def describe(method, setting) -> str:
+def describe(method, setting, knobs=None) -> str:
     lr, norm, knob, epochs = setting
     if knob is not None:
-        return f"{KNOBS[method][0]} {knob:.1e}"
+        return f"{(knobs or KNOBS)[method][0]} {knob:.1e}"
     return f"lr {lr:.1e}, batch norm {norm}, {epochs} epochs"
 
 
-def tuned_config(selected: dict) -> str:
-    """``method_settings`` for the protocol: each method at its selected setting."""
+def tuned_config(selected: dict, knobs=None, report="docs/results/classification/tuning.md",
+                 untuned=None) -> str:
+    """``method_settings`` for the protocol: each method at its selected setting; ``untuned``:
+    the protocol's own settings of the methods not selected (yet)."""
+    knobs = KNOBS if knobs is None else knobs
     lines = ["# Written by benchmarks/tuning.py: each method's selected setting on the validation",
-             "# classes (docs/results/classification/tuning.md). Do not edit by hand.",
+             f"# classes ({report}). Do not edit by hand.",
              "method_settings = dict("]
     for method, (lr, norm, knob, epochs) in selected.items():
         if knob is not None:
-            lines.append(f"    {method}=dict(model=dict({KNOBS[method][0]}={knob!r})),")
+            lines.append(f"    {method}=dict(model=dict({knobs[method][0]}={knob!r})),")
         else:
             lines.append(
                 f"    {method}=dict(model=dict(norm_eval={NORM_MODES[norm]}),\n"
                 f"        forget=dict(train_cfg=dict(max_epochs={epochs}),\n"
                 f"                    optim_wrapper=dict(optimizer=dict(lr={lr!r})))),")
+    rest = {m: v for m, v in (untuned or {}).items() if m not in selected}
+    if rest:
+        lines.append("    # not searched yet: the protocol's own settings")
+        lines += [f"    {m}={_source(v)}," for m, v in rest.items()]
+    if len(lines) == 3:
+        return "\n".join(lines[:2] + ["method_settings = dict()"]) + "\n"
     lines.append(")")
     return "\n".join(lines) + "\n"
+
+
+def _source(value) -> str:
+    """A nested dict as ``dict(key=...)`` config source."""
+    if isinstance(value, dict):
+        return "dict(" + ", ".join(f"{k}={_source(v)}" for k, v in value.items()) + ")"
+    return repr(value)
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when it is inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def _cell(value) -> str:
@@ -280,8 +447,8 @@ def main(argv=None):
         run_or_load(search.bench.config("delete"), "original")
     elif not args.plan and not checkpoint_path(search.bench.config("delete"),
                                                "original").is_file():
-        sys.exit(f"the original model is missing: python tools/train.py {BASE}")
-    methods = args.methods or [m for _, m in METHODS]
+        sys.exit(f"the original model is missing: {search.protocol.train_hint}")
+    methods = args.methods or search.protocol.methods()
     selected = {}
     for method in methods:
         print(f"[tuning] {method}", flush=True)

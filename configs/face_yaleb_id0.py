@@ -3,7 +3,10 @@
 # configs/face_yaleb_pretrain.py (28 other identities), a new 10-way head is fine-tuned (the
 # "original" model), then DELETE. Retrain = the same fine-tuning without identity 0.
 _base_ = ["./_base_/datasets/yaleb.py", "./_base_/schedules/face_cpu.py",
-          "./_base_/default_runtime.py"]
+          "./_base_/default_runtime.py",
+          # each method's selected setting on identities 5 and 9 (benchmarks/tuning.py
+          # --protocol face_yaleb; empty until searched)
+          "./_base_/tuned/face_yaleb_id0.py"]
 experiment = "face_yaleb"
 pretrained_encoder = "work_dirs/face_yaleb_pretrain/original.pth"
 network = dict(type="resnet18_face", num_classes=10)

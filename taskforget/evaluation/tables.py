@@ -139,3 +139,28 @@ def lineplots(x: Sequence, panels: Dict[str, Dict[str, List[float]]], path: Path
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return Path(path)
+
+
+def curves(panels: Dict[str, Dict[str, Tuple[Sequence[float], Sequence[float]]]], path: Path,
+           xlabel: str, ylabel: str = "%", logx: bool = False,
+           references: Optional[Dict[str, Dict[str, float]]] = None) -> Path:
+    """One panel per title with one line per method, each on its own x values:
+    ``panels[title][method] = (xs, ys)`` (NaN = missing); ``references[title][name]``: a
+    horizontal dashed line (e.g. the retrain model's value)."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    for ax, (title, series) in zip(axes[0], panels.items()):
+        for name, (xs, ys) in series.items():
+            ax.plot(list(xs), list(ys), marker="o", label=name)
+        for name, y in (references or {}).get(title, {}).items():
+            ax.axhline(y, linestyle="--", color="gray", label=name)
+        if logx:
+            ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
