@@ -8,7 +8,8 @@ figures for DELETE and every baseline, with mean ± std over seeds.
 
 Every unlearning run writes ``<work root>/results/<run>.json`` and its weights ``<run>.pth``;
 a run whose JSON exists is read back instead of re-run, so an interrupted benchmark resumes
-where it stopped. Tables (markdown + CSV) and PNG figures go to ``--out``.
+where it stopped. Tables (markdown + CSV) and PNG figures go to ``--out``. Table 1's runs are
+also audited (table1_audit.md, audit/<run>/; each audit cached in ``results/<run>_audit.json``).
 """
 import argparse
 import json
@@ -33,7 +34,10 @@ from taskforget.apis import (  # noqa: E402
 )
 from taskforget.checkpoint import load_weights, write_json_atomic, write_text_atomic  # noqa: E402
 from taskforget.cli import run_or_load  # noqa: E402
+from taskforget.commands.audit import audit_checkpoint, audit_datasets  # noqa: E402
 from taskforget.evaluation import tables  # noqa: E402
+from taskforget.evaluation.audit import HEADLINE, Tolerances, combine, headline  # noqa: E402
+from taskforget.evaluation.audit_report import write_report  # noqa: E402
 from taskforget.evaluation.probe import extract_features, linear_probe  # noqa: E402
 from taskforget.registry import DATASETS, MODELS  # noqa: E402
 from taskforget.request import compose_method  # noqa: E402
@@ -76,6 +80,18 @@ PAPER_TABLE1 = {
     "Fisher Forgetting (D_r)": (68.30, 59.73, 38.77), "SCRUB (D_r)": (0.0, 94.94, 95.96),
     "Fine-tune (D_r)": (0.0, 93.83, 95.39), "DELETE": (0.0, 95.03, 96.00),
 }
+# Table 1's audit (taskforget/evaluation/audit.py) of every run, each model audited alone and
+# cached beside its results (audit.combine puts it beside the retrain model). Bounded: 500
+# training and 500 test images per class (seeded), one relearn attacker (k = 100 images),
+# probes on 200 test images per class, no t-SNE (fig4_tsne.png has one).
+AUDIT_PER_CLASS = 500
+AUDIT = dict(relearn_k=[100], relearn_steps=[0, 5, 10, 25], probe_per_class=200,
+             tsne_per_class=None, seed=0)
+AUDIT_COLUMNS = list(HEADLINE)
+AUDIT_HEADERS = {"relearn_remain_as_forget": "relearn: remaining called forgotten (%)",
+                 "linear_recall": "linear-probe recall ↓", "knn_recall": "kNN-probe recall ↓",
+                 "forget_AUC": "loss-attack AUC (D_f vs D_ft)",
+                 "verdict": "indistinguishable from retrain", "runs": "runs"}
 CLASS_SETS = {1: ["airplane"], 2: ["airplane", "automobile"],
               5: ["airplane", "automobile", "bird", "cat", "deer"]}
 QUICK = {  # tiny scale: a width-8 CNN, 100 train (60 forget) / 20 test images per class
@@ -124,6 +140,7 @@ class Bench:
         self.args = args
         self.methods = [m for m in METHODS if args.methods is None
                         or m[1] in args.methods]
+        self._audit_data = {}
         args.out.mkdir(parents=True, exist_ok=True)
 
     def config(self, method="delete", seed=0, forget=("airplane",), **options) -> Config:
@@ -198,8 +215,8 @@ class Bench:
         records = []
         for cls in REPORTED:
             forget = (cls,)
-            records += [dict(self.reference("original", forget), row="Original model", seed=0),
-                        dict(self.reference("retrain", forget), row="Retrain model", seed=0)]
+            records += [dict(self.reference(stage, forget), row=f"{stage.title()} model",
+                             seed=0, forget_class=cls) for stage in ("original", "retrain")]
             for row, method in self.methods:
                 slow = method in SLOW or "(D_r)" in row
                 seeds = self.args.seeds[:self.args.slow_seeds] if slow else self.args.seeds
@@ -212,12 +229,70 @@ class Bench:
                    "forget-only methods")
         write_paper_comparison(records, self.args.out / "table1_vs_paper.md",
                                note=self.machine(records))
+        self.table1_audit(records)
         groups = tables.group([r for r in records if r["row"] in dict(self.methods)],
                               lambda r: r["row"])
         tables.boxplots({c: {n: [r["metrics"][c] for r in recs if c in r["metrics"]]
                              for n, recs in groups.items()}
                          for c in ("Acc_ft", "Acc_rt")}, self.args.out / "fig2_boxplots.png")
         return records
+
+    def table1_audit(self, records):
+        """Table 1's runs audited (cached per run): relearn, probes, loss attack and the share
+        of runs whose verdict is 'indistinguishable from retrain' (table1_audit.md/.csv), and
+        one audit report per method for its first seed on the first class (audit/<run>/)."""
+        audits, rows = {}, []
+        for r in records:
+            audits[r["name"]] = None if "missing" in r else self.audit(r, r["forget_class"])
+        for r in records:
+            record, cls = audits[r["name"]], r["forget_class"]
+            if record is None:
+                continue
+            retrain = audits.get(self.reference_name("retrain", cls))
+            pair = dict(model=record, **({"retrain": retrain} if retrain else {}))
+            joint = combine(pair, Tolerances())
+            rows.append(dict(row=r["row"], metrics=headline(joint),
+                             verdict=joint["verdict"]["indistinguishable"]))
+            if (r["row"] in dict(self.methods) and r.get("seed") == self.args.seeds[0]
+                    and cls == REPORTED[0]):
+                original = audits.get(self.reference_name("original", cls))
+                if original:
+                    pair["original"] = original
+                write_report(combine(pair, Tolerances()), self.args.out / "audit" / r["name"],
+                             model_name=r["row"])
+        first = next((a for a in audits.values() if a), None)
+        k, steps = (first["relearn_k"][-1], first["relearn_steps"][-1]) if first else (100, 25)
+        headers = dict(AUDIT_HEADERS, relearn_Acc_ft=f"relearn Acc_ft ↓ ({k} images, "
+                                                     f"{steps} steps)")
+        groups = tables.group(rows, lambda r: r["row"])
+        summary = tables.summary_rows(groups, AUDIT_COLUMNS, extra=lambda name, recs: dict(
+            runs=len(recs), verdict="reference" if name == "Retrain model" else
+            f"{sum(bool(r['verdict']) for r in recs)} / {len(recs)}"))
+        spent = sum(a.get("audit_time_s") or 0 for a in audits.values() if a)
+        s = first["settings"] if first else {}
+        note = (
+            "Table 1's runs audited (taskforget/evaluation/audit.py; one report per method, "
+            f"its seed {self.args.seeds[0]} on {REPORTED[0]}: audit/<run>/audit.md). Each "
+            "model is audited on the same seeded images: "
+            f"{s.get('train_images', '-')} training and {s.get('test_images', '-')} test "
+            f"images ({'the quick data' if self.args.quick else f'{AUDIT_PER_CLASS} per class'}"
+            f"). Relearn: a copy fine-tuned on {k} forget training images (SGD lr "
+            f"{s.get('relearn_lr', '-')}, momentum 0.9, batch min(k, 32), network in eval "
+            f"mode), Acc_ft after {steps} steps, and the % of as many remaining-class test "
+            "images it then calls the forgotten class. Probes: forget-class recall of a "
+            f"linear and a {s.get('knn_neighbors', '-')}-NN probe on frozen penultimate "
+            f"features of up to {s.get('probe_per_class', '-')} test images per class, "
+            "out-of-fold. "
+            "Loss attack: ROC AUC of log p_y, forget-class training (D_f) vs test (D_ft) "
+            "images; 0.5 = D_f looks unseen. Indistinguishable = runs whose every criterion "
+            f"is within its tolerance of the retrain model's ({Tolerances().describe()}). "
+            f"Audit wall time (these runs, when computed): {spent:.0f} s. {self.machine(records)}")
+        missing = [r["missing"] for r in records if "missing" in r]
+        if missing:
+            note += "\n\nNot audited (missing): " + "; ".join(missing)
+        tables.write_table(summary, AUDIT_COLUMNS, self.args.out / "table1_audit", headers,
+                           ["runs", "verdict"], note=note)
+        return summary
 
     def table5(self):
         records = [dict(self.reference("retrain"), row="Retrain model")]
@@ -312,6 +387,33 @@ class Bench:
         plt.close(fig)
 
     # ---- helpers --------------------------------------------------------------------------
+    def reference_name(self, stage: str, cls: str) -> str:
+        """The results name of :meth:`reference`'s record."""
+        cfg = self.config("delete", forget=(cls,))
+        stem = checkpoint_path(cfg, stage).stem
+        return f"eval_{stem}" if stage == "retrain" else f"eval_{stem}_{forget_tag(cfg)}"
+
+    def audit(self, record: dict, cls: str) -> dict:
+        """The audit of one run's model alone (:data:`AUDIT`), cached in
+        ``results/<run>_audit.json`` by the run's config hash and the audit's settings."""
+        cfg = self.config("delete", forget=(cls,))
+        results = work_root(cfg) / "results"
+        run_hash = json.loads((results / f"{record['name']}.json").read_text())["config_hash"]
+        return audit_checkpoint(cfg, record["checkpoint"],
+                                results / f"{record['name']}_audit.json",
+                                dict(run=run_hash, max_per_class=self.audit_per_class()),
+                                lambda: self.audit_data(cls), **AUDIT)
+
+    def audit_per_class(self):
+        return None if self.args.quick else AUDIT_PER_CLASS  # quick: the quick data as is
+
+    def audit_data(self, cls: str) -> tuple:
+        """(train, test) audit datasets of one forget class, built once per process."""
+        if cls not in self._audit_data:
+            self._audit_data[cls] = audit_datasets(self.config("delete", forget=(cls,)),
+                                                   self.audit_per_class())
+        return self._audit_data[cls]
+
     def forget_ids(self):
         return [0]
 

@@ -2,9 +2,13 @@
 shape: pretrain ResNet-18 on the first identity group, fine-tune a 10-way head on the target
 group (the original model), then per forget identity: retrain (fine-tune without it), DELETE
 and the forget-set-only baselines. Resumable: every checkpoint and result under
-work_dirs/<experiment>/ is reused when present. Writes tables and Grad-CAM figures.
+work_dirs/<experiment>/ is reused when present. Writes tables and Grad-CAM figures, then
+audits every method's checkpoint beside the retrain model (<name>_audit.md, and one report per
+method for the first identity under <name>_audit/<run>/; each model's audit cached beside its
+results).
 
     TASKFORGET_DATA=/work/data OMP_NUM_THREADS=1 python benchmarks/face_yaleb.py
+    python benchmarks/face_yaleb.py --audit-only   # audits of the checkpoints on disk only
     python benchmarks/face_yaleb.py --config configs/face_orl_id0.py \\
         --pretrain-config configs/face_orl_pretrain.py --name orl
 """
@@ -20,9 +24,13 @@ from mmengine.config import Config
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from taskforget.apis import checkpoint_path, markdown_table  # noqa: E402
-from taskforget.checkpoint import write_json_atomic  # noqa: E402
+from taskforget.apis import checkpoint_path, markdown_table, work_root  # noqa: E402
+from taskforget.checkpoint import file_digest, write_json_atomic  # noqa: E402
 from taskforget.cli import run_or_load  # noqa: E402
+from taskforget.commands.audit import audit_checkpoint, audit_datasets  # noqa: E402
+from taskforget.evaluation import tables  # noqa: E402
+from taskforget.evaluation.audit import HEADLINE, Tolerances, combine, headline  # noqa: E402
+from taskforget.evaluation.audit_report import write_report  # noqa: E402
 from taskforget.registry import DATASETS  # noqa: E402
 from taskforget.request import compose_method  # noqa: E402
 from taskforget.tasks.face import identity_table  # noqa: E402
@@ -46,6 +54,16 @@ METHODS = {  # row: (method fragment, schedule overrides)
     "NegativeGradient@1e-5": ("negative_gradient", dict(BASELINE, lr=1e-5)),
 }
 COLUMNS = ("Acc_f", "Acc_r", "Acc_ft", "Acc_rt", "H-Mean", "MIA")
+# The audit (taskforget/evaluation/audit.py) of each model alone on the evaluation data as it
+# is (the whole 10-identity group): the relearn attacker holds k = 100 images, capped at the
+# forgotten identity's training images; no t-SNE.
+AUDIT = dict(relearn_k=[100], relearn_steps=[0, 5, 10, 25], probe_per_class=200,
+             tsne_per_class=None, seed=0)
+AUDIT_HEADERS = {"relearn_Acc_ft": "relearn Acc_ft ↓ (25 steps)",
+                 "relearn_remain_as_forget": "relearn: remaining called forgotten (%)",
+                 "linear_recall": "linear-probe recall ↓", "knn_recall": "kNN-probe recall ↓",
+                 "forget_AUC": "loss-attack AUC (D_f vs D_ft)",
+                 "verdict": "indistinguishable from retrain", "runs": "identities"}
 
 
 def cached(cfg, stage, name, checkpoint=None):
@@ -91,6 +109,78 @@ def summary(rows_by_method):
     return "\n".join(lines) + "\n"
 
 
+def audit_section(args, cfg, out: Path) -> Path:
+    """Audit the first seed's checkpoint of every method, per forget identity, beside that
+    identity's retrain (and original) model; checkpoints not on disk are listed as missing.
+    Each model is audited alone and cached (``results/<run>_audit.json``, keyed by the
+    weights' SHA-256 and :data:`AUDIT`); the report pages are for the first identity."""
+    rows, missing, spent = [], [], 0.0
+    for fid in args.forget:
+        c = cfg.copy()
+        c.forget_classes = [fid]
+        data = {}
+
+        def load():
+            if not data:
+                data["sets"] = audit_datasets(c)
+            return data["sets"]
+
+        def one(weights: Path, name: str):
+            nonlocal spent
+            if not weights.is_file():
+                if str(weights) not in missing:
+                    missing.append(str(weights))
+                return None
+            record = audit_checkpoint(c, weights, work_root(c) / "results" / f"{name}_audit.json",
+                                      dict(weights=file_digest(weights)), load, **AUDIT)
+            spent += record.get("audit_time_s") or 0.0
+            return record
+
+        tag = f"id{fid}"
+        refs = {stage: one(checkpoint_path(c, stage), f"{stage}_{tag}")
+                for stage in ("retrain", "original")}
+        models = {"original": refs["original"], "retrain": refs["retrain"]}
+        for method in args.methods:
+            mc = method_config(c, method, args.bn_train)
+            mc.merge_from_dict({"randomness.seed": args.seeds[0]})
+            weights = checkpoint_path(mc, "forget")
+            models[method] = one(weights, weights.stem)
+            if models[method] is not None and fid == args.forget[0]:
+                pair = {"model": models[method],
+                        **{k: v for k, v in refs.items() if v is not None}}
+                write_report(combine(pair, Tolerances()),
+                             out / f"{args.name}_audit" / weights.stem, model_name=method)
+        for row, record in models.items():
+            if record is None:
+                continue
+            pair = {"model": record, **({"retrain": refs["retrain"]} if refs["retrain"] else {})}
+            joint = combine(pair, Tolerances())
+            rows.append(dict(row=row, metrics=headline(joint),
+                             verdict=joint["verdict"]["indistinguishable"]))
+    def labels(name, recs):
+        return dict(runs=len(recs), verdict="reference" if name == "retrain" else
+                    f"{sum(bool(r['verdict']) for r in recs)} / {len(recs)}")
+
+    summary = tables.summary_rows(tables.group(rows, lambda r: r["row"]), HEADLINE, labels)
+    note = (f"{args.name}: each method's seed-{args.seeds[0]} checkpoint audited "
+            f"(taskforget/evaluation/audit.py) beside the retrain model of its forget identity "
+            f"({args.forget}); mean ± std over identities. Evaluation data: the config's "
+            "train/test split of the 10-identity group. Relearn: a copy fine-tuned on up to 100 "
+            "forget training images (all the identity has), SGD lr 0.01, momentum 0.9, "
+            "25 steps. Probes: linear and 10-NN forget-class recall on frozen penultimate "
+            "features of the test images, out-of-fold. Loss attack: ROC AUC of log p_y, D_f vs "
+            "D_ft. Indistinguishable = identities whose every criterion is within its "
+            f"tolerance of the retrain model's ({Tolerances().describe()}). Reports for "
+            f"id{args.forget[0]}: {args.name}_audit/<run>/audit.md. Audit wall time (when "
+            f"computed): {spent:.0f} s.")
+    if missing:
+        note += "\n\nNot audited (no checkpoint): " + "; ".join(missing)
+    md, _ = tables.write_table(summary, HEADLINE, out / f"{args.name}_audit", AUDIT_HEADERS,
+                               ["runs", "verdict"], note=note)
+    print(md.read_text())
+    return md
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--config", default="configs/face_yaleb_id0.py")
@@ -110,13 +200,22 @@ def main():
     p.add_argument("--bn-train", action="store_true",
                    help="unlearn with batch-norm statistics updated on D_f (official DELETE; "
                         "the config's norm_eval=True keeps them): rows and files get _bntrain")
+    p.add_argument("--audit-only", action="store_true",
+                   help="only audit the checkpoints already on disk (trains nothing)")
     args = p.parse_args()
     out = ROOT / args.out
     out.mkdir(parents=True, exist_ok=True)
+    cfg = Config.fromfile(str(ROOT / args.config))
+    if not args.audit_only:
+        benchmark(args, cfg, out)
+    audit_section(args, cfg, out)
+
+
+def benchmark(args, cfg, out: Path) -> None:
+    """The tables and Grad-CAM figures (every run cached)."""
     start = time.time()
     pre = Config.fromfile(str(ROOT / args.pretrain_config))
     pretrain = cached(pre, "original", "pretrain")
-    cfg = Config.fromfile(str(ROOT / args.config))
     rows = {m: [] for m in ["original", "retrain", *args.methods]}
     sections = []
     for fid in args.forget:

@@ -6,9 +6,13 @@ IoU_ft, IoU_rt, mIoU, pixel accuracy, H-Mean analogue, wall time of training/unl
 per-class IoU table and what the car pixels are predicted as after forgetting, an overlay
 figure and a CSV. Resumable: trained models and finished runs (weights + results JSON under
 work_dirs/<experiment>/) are reused; interrupted trainings resume from their last checkpoint.
+Then every method's checkpoint is audited beside the retrain and original models (IoU and the
+car row of the pixel confusion matrix; taskforget/evaluation/audit.py): audit.md (one verdict
+per method) and a report per method under audit/<run>/, each audit cached by the weights.
 
     OMP_NUM_THREADS=1 python benchmarks/seg_camvid.py [--methods delete ng ...] \\
         [--cfg-options forget.train_cfg.max_epochs=2]
+    OMP_NUM_THREADS=1 python benchmarks/seg_camvid.py --audit-only  # the checkpoints on disk
 """
 import argparse
 import csv
@@ -20,11 +24,15 @@ from pathlib import Path
 from mmengine.config import Config, DictAction
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-from seg_overlay import make_overlay  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
-from taskforget.apis import checkpoint_path  # noqa: E402
+from taskforget.apis import checkpoint_path, work_root  # noqa: E402
+from taskforget.checkpoint import file_digest, write_text_atomic  # noqa: E402
 from taskforget.cli import run_or_load  # noqa: E402
+from taskforget.commands.audit import audit_checkpoint, audit_datasets  # noqa: E402
+from taskforget.commands.seg_overlay import make_overlay  # noqa: E402
+from taskforget.evaluation.audit import Tolerances  # noqa: E402
+from taskforget.evaluation.audit_report import write_report  # noqa: E402
 from taskforget.request import compose_method  # noqa: E402
 
 METHODS = {  # key: (row name, protocol config, method fragment)
@@ -35,6 +43,7 @@ METHODS = {  # key: (row name, protocol config, method fragment)
     "random_label": ("Random Label", "configs/seg_camvid_car.py", "random_label"),
 }
 MAIN = ("IoU_ft", "IoU_rt", "mIoU", "aAcc", "H-Mean")
+AUDIT_BATCH = 8  # evaluation images per forward pass in the audit (180x240, CPU memory)
 
 
 def load(path: str, method: str, options) -> Config:
@@ -67,10 +76,68 @@ def main():
     p.add_argument("--out", default=str(ROOT / "docs/results/segmentation"))
     p.add_argument("--cfg-options", nargs="+", action=DictAction)
     p.add_argument("--skip-figure", action="store_true")
+    p.add_argument("--audit-only", action="store_true",
+                   help="only audit the checkpoints already on disk (trains nothing)")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if not args.audit_only:
+        benchmark(args, out)
+    audit_section(args, out)
 
+
+def audit_section(args, out: Path) -> Path:
+    """Audit each method's checkpoint on disk beside the retrain and original models: the
+    segmentation audit (IoU, the car row of the pixel confusion matrix, on the training and
+    val images at full size), cached in ``results/<run>_audit.json`` by the three weights'
+    SHA-256. Writes ``audit.md`` (a verdict per method) and ``audit/<run>/`` reports."""
+    base = load(*METHODS["delete"][1:], args.cfg_options)
+    refs = {stage: checkpoint_path(base, stage) for stage in ("retrain", "original")}
+    missing = [str(p) for p in refs.values() if not p.is_file()]
+    data, rows = {}, []
+
+    def sets():
+        if not data:
+            data["sets"] = audit_datasets(base)
+        return data["sets"]
+
+    for key in args.methods if not missing else []:
+        cfg = load(*METHODS[key][1:], args.cfg_options)
+        weights = checkpoint_path(cfg, "forget")
+        if not weights.is_file():
+            missing.append(str(weights))
+            continue
+        identity = {n: file_digest(p) for n, p in dict(refs, model=weights).items()}
+        record = audit_checkpoint(cfg, weights, work_root(cfg) / "results" /
+                                  f"{weights.stem}_audit.json", identity, sets,
+                                  retrain=str(refs["retrain"]), original=str(refs["original"]),
+                                  batch_size=AUDIT_BATCH)
+        write_report(record, out / "audit" / weights.stem, model_name=METHODS[key][0])
+        m, r = record["models"]["model"]["metrics"], record["models"]["retrain"]["metrics"]
+        row_distance = next(c["model"] for c in record["verdict"]["criteria"]
+                            if "confusion row" in c["criterion"])
+        rows.append([METHODS[key][0], "yes" if record["verdict"]["indistinguishable"] else "no",
+                     fmt(m.get("IoU_ft")), fmt(r.get("IoU_ft")), fmt(m.get("mIoU")),
+                     fmt(row_distance), f"[audit/{weights.stem}](audit/{weights.stem}/audit.md)",
+                     f"{record.get('audit_time_s', 0):.0f}"])
+    text = ("## CamVid, forget `car`: audit beside the retrain model\n\n"
+            + table(["model", "indistinguishable from retrain", "IoU_ft", "retrain IoU_ft",
+                     "mIoU", "car confusion row vs retrain (TV, points)", "report",
+                     "audit time (s)"], rows)
+            + "\nThe segmentation audit (taskforget/evaluation/audit.py): IoU on the val images "
+            "and where the car pixels go (the car row of the pixel confusion matrix), compared "
+            "with the retrain model's; membership inference, relearn and probes are "
+            "classification-only. Indistinguishable = every criterion within its tolerance "
+            f"({Tolerances().describe('segmentation')}). Reports: audit/<run>/audit.md.\n")
+    if missing:
+        text += "\nNot audited (no checkpoint): " + "; ".join(missing) + "\n"
+    write_text_atomic(out / "audit.md", text)
+    print(text)
+    return out / "audit.md"
+
+
+def benchmark(args, out: Path) -> None:
+    """The tables, the CSV and the overlay figure (every run cached)."""
     base = load(*METHODS["delete"][1:], args.cfg_options)
     original = cached_run(base, "original", "original")
     retrain = cached_run(base, "retrain", checkpoint_path(base, "retrain").stem)

@@ -13,11 +13,13 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
+from taskforget.errors import ConfigError
 from taskforget.evaluation import privacy
 from taskforget.evaluation.audit import (
     Tolerances,
     audit,
     calibrated_member_rate,
+    combine,
     relearn_attack,
     roc_summary,
     verdict,
@@ -142,6 +144,28 @@ def test_retrain_against_itself_is_indistinguishable_and_the_report_is_written(t
     for name in ("mia_roc.png", "relearn.png", "where.png", "tsne.png", "audit.json"):
         assert (tmp_path / name).stat().st_size > 0
     assert "data:image/png;base64," in paths["html"].read_text()
+
+
+def test_models_audited_alone_combine_into_the_joint_audit(toy):
+    joint = _audit(toy, toy["never"], tsne_per_class=10)
+    alone = {name: audit(toy[key], [0], toy["train"], toy["test"], relearn_k=(10,),
+                         relearn_steps=(0, 5, 25), probe_per_class=30, tsne_per_class=10,
+                         progress=False)
+             for name, key in (("model", "never"), ("retrain", "retrain"),
+                               ("original", "original"))}
+    combined = combine(alone)
+    assert combined["models"] == joint["models"]  # H-Mean against the original included
+    assert combined["verdict"] == joint["verdict"] and combined["roc"] == joint["roc"]
+    assert list(combined["tsne"]) == list(joint["tsne"]) == ["original", "retrain", "model"]
+    assert combined["tsne"]["model"]["labels"] == joint["tsne"]["model"]["labels"]
+    assert combine({"model": alone["model"]})["verdict"]["indistinguishable"] is None
+    other = audit(toy["retrain"], [0], toy["train"], toy["test"], relearn_k=(5,),
+                  relearn_steps=(0, 5, 25), probe_per_class=30, tsne_per_class=None,
+                  progress=False)
+    with pytest.raises(ConfigError, match="'retrain' was audited with other relearn_k"):
+        combine({"model": alone["model"], "retrain": other})
+    with pytest.raises(ConfigError, match="not a classification audit of one model"):
+        combine({"model": joint})
 
 
 def test_verdict_names_the_failed_criterion_against_stated_tolerances():

@@ -141,3 +141,42 @@ def test_h_mean_ranks_and_the_paper_comparison(tmp_path):
     assert row.endswith("| yes |")
     delete = next(line for line in text.splitlines() if line.startswith("| DELETE"))
     assert "| 100.0 |" in delete and "| 99.8 |" in delete and delete.endswith("| yes |")
+
+
+def test_table1_audit_is_written_and_read_back(tmp_path, monkeypatch, capsys):
+    """The --quick Table 1 on one class and method: table1_audit.md/.csv with the audit's
+    columns, a report page, and a second run that audits nothing (every audit cached)."""
+    import cls_cifar10
+
+    import taskforget.commands.audit as audit_command
+    monkeypatch.setattr(cls_cifar10, "REPORTED", ["airplane"])
+    monkeypatch.setattr(cls_cifar10.tables, "boxplots", lambda *a, **k: None)
+    argv = ["--quick", "--sections", "table1", "--methods", "delete", "--seeds", "0",
+            "--work-dir", str(tmp_path / "w"), "--out", str(tmp_path / "out")]
+    cls_cifar10.main(argv)
+    out = tmp_path / "out"
+    lines = (out / "table1_audit.md").read_text().splitlines()
+    assert lines[0] == ("| method | runs | indistinguishable from retrain | relearn Acc_ft ↓ "
+                        "(20 images, 25 steps) | relearn: remaining called forgotten (%) | "
+                        "linear-probe recall ↓ | kNN-probe recall ↓ | loss-attack AUC (D_f vs "
+                        "D_ft) |")
+    rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in lines[2:5]}
+    assert list(rows) == ["Original model", "Retrain model", "DELETE"]
+    assert rows["Retrain model"][2] == "reference" and rows["DELETE"][2] in ("0 / 1", "1 / 1")
+    assert all(cell != "-" for row in rows.values() for cell in row[3:])
+    header = next(csv.reader((out / "table1_audit.csv").open()))
+    assert header[:4] == ["method", "runs", "verdict", "relearn_Acc_ft_mean"]
+    assert {f"{c}_mean" for c in cls_cifar10.AUDIT_COLUMNS} <= set(header)
+    report = (out / "audit" / "delete_airplane_seed0" / "audit.md").read_text()
+    assert "**Verdict: DELETE " in report and "| retrain |" in report and "| original |" in report
+    assert (out / "table1.md").is_file()
+    capsys.readouterr()
+
+    def no_audit(*args, **kwargs):
+        raise AssertionError("a cached audit was run again")
+
+    monkeypatch.setattr(audit_command, "audit", no_audit)
+    cls_cifar10.main(argv)
+    printed = capsys.readouterr().out
+    assert printed.count("[cache] reusing audit") == 3
+    assert (out / "table1_audit.md").read_text().splitlines()[:5] == lines[:5]

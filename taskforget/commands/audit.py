@@ -11,10 +11,13 @@ audit.html (self-contained), audit.json and PNGs into --out.
 (<work root>/retrain_<classes>_seed<k>.pth, <work root>/original.pth). Segmentation configs get
 IoU and the forgotten class's pixel confusion row only.
 """
+import json
+import time
 from pathlib import Path
+from typing import Callable, Optional, Tuple
 
 from taskforget.apis import checkpoint_path, work_root
-from taskforget.checkpoint import load_weights
+from taskforget.checkpoint import load_weights, write_json_atomic
 from taskforget.cli import load_config, main_guard, parser
 from taskforget.errors import DataError
 from taskforget.evaluation.audit import Tolerances, audit
@@ -37,6 +40,47 @@ def audit_datasets(cfg, max_per_class=None):
 
 def _network(cfg, path):
     return load_weights(MODELS.build(cfg.model.network.to_dict()), path)
+
+
+def audit_checkpoint(cfg, checkpoint, cache, identity, data: Callable[[], Tuple],
+                     retrain: Optional[str] = None, original: Optional[str] = None,
+                     **settings) -> dict:
+    """:func:`audit` of a config's checkpoint, cached: read back from ``cache`` when it was
+    written for the same ``identity`` and ``settings``, else computed and written there.
+
+    Args:
+        cfg: the experiment config (network, forget classes, class names).
+        checkpoint, retrain, original: weights of the audited, retrain and original models.
+        cache: the record's JSON path (a benchmark puts it beside the run's results).
+        identity: JSON-ready identity of the weights and the data, e.g. the runs'
+            ``config_hash`` and the audit's images per class: other weights or data are
+            audited again.
+        data: returns the ``(train, test)`` datasets (:func:`audit_datasets`); called only
+            when the audit runs.
+        **settings: :func:`audit`'s keyword arguments (JSON-ready), part of the key.
+
+    Returns:
+        The record, with ``audit_key``, ``audit_time_s`` (wall time of the audit) and
+        ``checkpoints``.
+    """
+    cache = Path(cache)
+    key = json.loads(json.dumps(dict(identity=identity, settings=settings)))
+    if cache.is_file():
+        record = json.loads(cache.read_text())
+        if record.get("audit_key") == key:
+            print(f"[cache] reusing audit {cache.stem} ({cache})")
+            return record
+    start = time.time()
+    record = audit(_network(cfg, checkpoint), cfg.forget_classes, *data(),
+                   retrain=_network(cfg, retrain) if retrain else None,
+                   original=_network(cfg, original) if original else None,
+                   class_names=cfg.class_names, progress=False, **settings)
+    record.update(audit_key=key, audit_time_s=time.time() - start,
+                  checkpoints=dict(model=str(checkpoint), retrain=retrain, original=original))
+    record = json.loads(json.dumps(record, default=lambda v: v.item() if hasattr(v, "item")
+                                   else str(v)))
+    write_json_atomic(cache, record)
+    return record
 
 
 def _default(cfg, given, stage):

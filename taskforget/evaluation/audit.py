@@ -60,6 +60,7 @@ RELEARN_BATCH = 32
 TARGET_FPR = 0.01
 LOG_PROB_FLOOR = -1e4  # log p_y of a class the model can never predict (-inf), kept finite
 TEST_UID_OFFSET = 1 << 32
+ORDER = ("original", "retrain", "model")  # t-SNE panels, left to right
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,15 @@ class Tolerances:
     relearn_acc_ft: float = 5.0
     probe_recall: float = 5.0
     confusion_row: float = 5.0
+
+    def describe(self, task: str = "classification") -> str:
+        """The tolerances in words, e.g. for a table's note."""
+        if task == "segmentation":
+            return (f"IoU_ft {self.acc_ft:g} points, the forgotten class's confusion row "
+                    f"{self.confusion_row:g} points (total variation)")
+        return (f"Acc_ft {self.acc_ft:g} points, loss-attack AUC {self.mia_auc:g}, relearn "
+                f"Acc_ft {self.relearn_acc_ft:g} points, each probe recall "
+                f"{self.probe_recall:g} points")
 
 
 # ---- pure maths ----------------------------------------------------------------------------
@@ -380,19 +390,14 @@ def audit(model: nn.Module, forget_classes, train_data, test_data,
         preds = out["test"]["logits"].argmax(1).numpy()[f_test]
         row["where"] = (100.0 * np.bincount(preds, minlength=num_classes) / len(preds)).tolist()
         rows[name] = row
-    if "original" in rows:
-        for name in ("model", "retrain"):
-            m = rows.get(name, {}).get("metrics")
-            if m is not None:
-                m["H-Mean"] = h_mean(m["Acc_rt"], rows["original"]["metrics"]["Acc_ft"]
-                                     - m["Acc_ft"])
+    _add_h_means(rows)
     tsne = {}
     if tsne_per_class is not None and have_features:
         step("t-SNE")
         idx = _per_class_subset(y_test, tsne_per_class, seed)
         tsne = {name: dict(xy=_tsne(outputs[name]["test"]["features"][idx], seed).tolist(),
                            labels=y_test[idx].tolist())
-                for name in ("original", "retrain", "model") if name in outputs}
+                for name in ORDER if name in outputs}
         bar.update(1)
     bar.close()
     notes = [] if have_features else [
@@ -411,6 +416,78 @@ def audit(model: nn.Module, forget_classes, train_data, test_data,
                               train_images=len(y_train), test_images=len(y_test),
                               forget_train_images=int(f_train.sum()),
                               forget_test_images=int(f_test.sum())))
+
+
+def _add_h_means(rows: Dict[str, dict]) -> None:
+    """H-Mean of the model and retrain rows against the original row's Acc_ft, in place."""
+    if "original" not in rows:
+        return
+    for name in ("model", "retrain"):
+        m = rows.get(name, {}).get("metrics")
+        if m is not None:
+            m["H-Mean"] = h_mean(m["Acc_rt"], rows["original"]["metrics"]["Acc_ft"]
+                                 - m["Acc_ft"])
+
+
+def combine(records: Dict[str, dict], tolerances: Tolerances = Tolerances()) -> dict:
+    """One audit record from audits of single models, as :func:`audit` gives for them together.
+
+    Each model's numbers depend only on that model, the data and the seed (every draw is
+    seeded from the data's labels), so models audited alone on the same data with the same
+    settings combine into the joint record: a benchmark audits its retrain and original
+    models once per forget request and every unlearnt model alone (and caches each).
+
+    Args:
+        records: ``{'model': ..., 'retrain': ..., 'original': ...}`` (the last two optional),
+            each a classification :func:`audit` record of that model alone (no ``retrain`` /
+            ``original`` given).
+        tolerances: the verdict's tolerances.
+
+    Returns:
+        The combined record: rows, ROC curves and t-SNE panels under the given names, H-Mean
+        against the original, the verdict against the retrain model.
+
+    Raises:
+        ConfigError: no 'model' record, a segmentation record, or records of other data,
+            classes or settings.
+    """
+    if "model" not in records:
+        raise ConfigError("combine() needs the audited model's record under 'model'")
+    first = records["model"]
+    same = ("task", "class_names", "forget_ids", "relearn_k", "relearn_steps", "settings")
+    for name, record in records.items():
+        if record.get("task") != "classification" or len(record["models"]) != 1:
+            raise ConfigError(f"combine(): {name!r} is not a classification audit of one model")
+        differ = [k for k in same if record.get(k) != first.get(k)]
+        if differ:
+            raise ConfigError(f"combine(): {name!r} was audited with other {', '.join(differ)} "
+                              "than 'model'")
+    rows = {name: copy.deepcopy(r["models"]["model"]) for name, r in records.items()}
+    _add_h_means(rows)
+    return dict(first, models=rows,
+                roc={name: r["roc"]["model"] for name, r in records.items()},
+                tsne={name: records[name]["tsne"]["model"] for name in ORDER
+                      if "model" in records.get(name, {}).get("tsne", {})},
+                notes=sorted({n for r in records.values() for n in r.get("notes", [])}),
+                verdict=verdict(rows, tolerances, "classification"),
+                tolerances=asdict(tolerances))
+
+
+HEADLINE = ("relearn_Acc_ft", "relearn_remain_as_forget", "linear_recall", "knn_recall",
+            "forget_AUC")
+
+
+def headline(record: dict, name: str = "model") -> Dict[str, Optional[float]]:
+    """A classification audit's numbers of one model for a results table (:data:`HEADLINE`):
+    relearn Acc_ft and % of remaining images called the forgotten class at the largest k
+    and the last step budget, the linear and kNN probes' forget-class recall (None without
+    features), the loss attack's forget AUC."""
+    row, k = record["models"][name], str(record["relearn_k"][-1])
+    probe = row.get("probe", {})
+    return dict(relearn_Acc_ft=row["relearn"][k][-1],
+                relearn_remain_as_forget=(row["relearn_remain_as_forget"][k] or [None])[-1],
+                linear_recall=probe.get("linear_recall"), knn_recall=probe.get("knn_recall"),
+                forget_AUC=row["mia"]["forget_AUC"])
 
 
 def _accuracies(out: dict, forget_ids, seed: int) -> Dict[str, float]:
