@@ -20,8 +20,10 @@ install: $(STAMP)
 lint: install
 	$(VENV)/bin/ruff check taskforget tasks tools tests benchmarks
 
+# two workers, one thread each (the tests' thresholds were measured at 1 and 2 threads); a test
+# file stays on one worker, so its module fixtures are trained once
 test: lint
-	$(PY) -m pytest tests
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile tests
 
 demo: install
 	$(PY) tools/demo.py configs/demo_cifar10_cnn.py

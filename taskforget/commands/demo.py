@@ -6,9 +6,10 @@ print original / retrain / DELETE side by side.
 Every stage is cached by the settings that made it: a second run with the same config reuses
 the models and results, a changed config (epochs, lr, ...) runs the stages it changes again.
 """
-from taskforget.apis import checkpoint_path, markdown_table, work_root
+from taskforget.apis import markdown_table, work_root
 from taskforget.checkpoint import write_text_atomic
 from taskforget.cli import load_config, main_guard, parser, run_or_load
+from taskforget.evaluation.metrics import h_mean
 
 
 @main_guard
@@ -21,14 +22,13 @@ def main():
     retrain = run_or_load(cfg, "retrain", launcher=args.launcher)
     print("[demo] forgetting with DELETE")
     delete = run_or_load(cfg, "forget", launcher=args.launcher)
-    print("[demo] evaluating the retrain model beside the original")
-    retrain_eval = run_or_load(cfg, "test", name="retrain_eval", launcher=args.launcher,
-                               checkpoint=str(checkpoint_path(cfg, "retrain")))
-    original_metrics = {k.split("/", 1)[1]: v for k, v in delete["metrics"].items()
-                        if k.startswith("original/")}
+    # the retrain model's H-Mean from the two records (no second evaluation of the retrain model)
+    retrain_metrics = dict(retrain["metrics"], **{"H-Mean": h_mean(
+        retrain["metrics"]["Acc_rt"],
+        original["metrics"]["Acc_ft"] - retrain["metrics"]["Acc_ft"])})
     table = markdown_table([
-        dict(name="original", metrics=original_metrics, wall_time_s=original["wall_time_s"]),
-        dict(name="retrain", metrics=retrain_eval["metrics"], wall_time_s=retrain["wall_time_s"]),
+        dict(name="original", metrics=original["metrics"], wall_time_s=original["wall_time_s"]),
+        dict(name="retrain", metrics=retrain_metrics, wall_time_s=retrain["wall_time_s"]),
         dict(name="DELETE", metrics=delete["metrics"], wall_time_s=delete["wall_time_s"]),
     ])
     write_text_atomic(work_root(cfg) / "results" / "demo.md", table)

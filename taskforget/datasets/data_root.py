@@ -74,8 +74,11 @@ def resolve_data_root(root: Union[str, Path]) -> Path:
     tmp = Path(tempfile.mkdtemp(dir=home, prefix=f".{name}."))
     try:
         fill(tmp)
-        if not (home / name).exists():
+        try:
             os.replace(tmp / name, home / name)
+        except OSError:
+            if not (home / name).is_dir():  # else another process unpacked it first
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if not target.is_dir():
