@@ -125,28 +125,18 @@ def lineplots(x: Sequence, panels: Dict[str, Dict[str, List[float]]], path: Path
               xlabel: str, ylabel: str = "%") -> Path:
     """One panel per title with one line per method: ``panels[title][method][i]`` at ``x[i]``
     (NaN = missing)."""
-    plt = _plt()
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
-    for ax, (title, series) in zip(axes[0], panels.items()):
-        for name, ys in series.items():
-            ax.plot(list(x), ys, marker="o", label=name)
-        ax.set_xticks(list(x))
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.set_title(title)
-    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    x = list(x)
+    return curves({title: {name: (x, ys) for name, ys in series.items()}
+                   for title, series in panels.items()}, path, xlabel, ylabel, xticks=x)
 
 
 def curves(panels: Dict[str, Dict[str, Tuple[Sequence[float], Sequence[float]]]], path: Path,
            xlabel: str, ylabel: str = "%", logx: bool = False,
-           references: Optional[Dict[str, Dict[str, float]]] = None) -> Path:
+           references: Optional[Dict[str, Dict[str, float]]] = None,
+           xticks: Optional[Sequence] = None) -> Path:
     """One panel per title with one line per method, each on its own x values:
     ``panels[title][method] = (xs, ys)`` (NaN = missing); ``references[title][name]``: a
-    horizontal dashed line (e.g. the retrain model's value)."""
+    horizontal dashed line (e.g. the retrain model's value); ``xticks``: ticks at these x."""
     plt = _plt()
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
     for ax, (title, series) in zip(axes[0], panels.items()):
@@ -156,6 +146,8 @@ def curves(panels: Dict[str, Dict[str, Tuple[Sequence[float], Sequence[float]]]]
             ax.axhline(y, linestyle="--", color="gray", label=name)
         if logx:
             ax.set_xscale("log")
+        if xticks is not None:
+            ax.set_xticks(list(xticks))
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_title(title)
