@@ -2,6 +2,7 @@
 classes, command-line options, paths, numbers, checkpoints, reruns and resumes."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -102,10 +103,11 @@ def test_data_root_drives_every_dataset(tmp_path):
     assert roots == [str(tmp_path)] * 6
 
 
-def test_a_missing_data_root_names_the_folder_and_the_fix():
+def test_a_missing_data_root_names_the_folder_and_the_fix(tmp_path):
     from taskforget.datasets.data_root import resolve_data_root
-    with pytest.raises(DataError, match="/nowhere/cifar does not exist.*data_root"):
-        resolve_data_root("/nowhere/cifar")
+    missing = tmp_path / "nowhere" / "cifar"  # absolute, inside the temp dir, never created
+    with pytest.raises(DataError, match=f"{re.escape(str(missing))} does not exist.*data_root"):
+        resolve_data_root(str(missing))
 
 
 # 9. relative paths resolve against the current directory
