@@ -85,6 +85,14 @@ def _names(record: dict) -> List[str]:
     return [n for n in ORDER if n in record["models"]]
 
 
+def _save(fig, path: Path) -> Path:
+    """Lay out, write (PNG, 110 dpi) and close ``fig``."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
+    return path
+
+
 def _where_figure(record: dict, labels: Dict[str, str], path: Path) -> Path:
     plt = _plt()
     names, classes = _names(record), record["class_names"]
@@ -99,10 +107,7 @@ def _where_figure(record: dict, labels: Dict[str, str], path: Path) -> Path:
     ax.set_ylabel(f"% of the forgotten class's {unit}")
     ax.set_title("Where the forgotten class went (predicted class)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def _relearn_figure(record: dict, labels: Dict[str, str], path: Path) -> Path:
@@ -119,10 +124,7 @@ def _relearn_figure(record: dict, labels: Dict[str, str], path: Path) -> Path:
         ax.set_ylabel("Acc_ft (%)")
         ax.set_ylim(-2, 102)
     axes[0][-1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def _roc_figure(record: dict, labels: Dict[str, str], path: Path) -> Path:
@@ -138,10 +140,7 @@ def _roc_figure(record: dict, labels: Dict[str, str], path: Path) -> Path:
     ax.set_ylabel("TPR (forget-class training images)")
     ax.set_title("Loss attack: D_f vs D_ft")
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def _tsne_figure(record: dict, labels: Dict[str, str], path: Path) -> Path:
@@ -160,10 +159,7 @@ def _tsne_figure(record: dict, labels: Dict[str, str], path: Path) -> Path:
         ax.set_yticks([])
     axes[0][0].legend(fontsize=7)
     fig.suptitle("t-SNE of penultimate features (colour = true class, black = forgotten)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def write_report(record: dict, out_dir, model_name: str = "model",
