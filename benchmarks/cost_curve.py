@@ -17,7 +17,6 @@ one tools/train.py recorded for the retrain model. Writes ``<out>/cost_curve.md`
 ``cost_curve.png``.
 """
 import argparse
-import csv
 import math
 import os
 import sys
@@ -71,19 +70,6 @@ def parse_args(argv=None):
 
 
 # ---- the tuning's selection ----------------------------------------------------------------
-def read_tuning(path: Path) -> list:
-    """The rows of tuning.csv, numbers as floats (empty cells: None)."""
-    def value(text):
-        try:
-            return float(text) if text != "" else None
-        except ValueError:
-            return text
-
-    with open(path, newline="") as f:
-        return [{k: (v if k in ("method", "class", "phase", "norm", "status") else value(v))
-                 for k, v in row.items()} for row in csv.DictReader(f)]
-
-
 def selected_scores(rows: list) -> dict:
     """``{method: (mean H-Mean, mean Acc_rt)}`` of each method's selected setting: the best
     full-budget setting (the tuning's successive halving), or the best point of a weight edit;
@@ -198,7 +184,7 @@ def main(argv=None):
         if not args.tuning.is_file():
             sys.exit(f"{args.tuning} is missing: run benchmarks/tuning.py first (or name the "
                      "methods with --methods)")
-        methods = ["delete", *best_baselines(selected_scores(read_tuning(args.tuning)))]
+        methods = ["delete", *best_baselines(selected_scores(tuning.read_tuning(args.tuning)))]
     print(f"[cost] methods {methods}, epochs {args.epochs}", flush=True)
     records = [run(bench, m, e, tuned_overrides(args.tuned_config, m))
                for m in methods for e in args.epochs]

@@ -30,12 +30,19 @@ own config, validation classes, methods and budgets: ``face_yaleb`` (every metho
 benchmarks/face_yaleb.py on identities 5 and 9; ids 0, 3, 7 are reported) and ``seg_camvid``
 (DELETE, Negative Gradient, Random Label on pedestrian; car is reported; tie-break IoU_rt).
 
+Resumable across sessions: ``<out>/tuning.csv`` is rewritten after every point, with the digest of
+the original model it was measured on (``original``), and a point already in it for the same
+original is read back, not run again. The original is trained by a fixed-seed command that gives
+the same weights on a rerun (``train_hint``), so a new machine retrains it and continues the
+committed search; points measured on another original are run again.
+
 Writes ``<out>/tuning.csv`` (every point with its scores), ``<out>/tuning.md`` (the selected
 setting per method beside its grid) and ``configs/_base_/tuned/<protocol config stem>.py``
 (``method_settings`` with each fully searched method's selected setting), which the protocol
 config inherits, so ``--method NAME`` runs a method at its selected setting.
 """
 import argparse
+import csv
 import math
 import os
 import sys
@@ -52,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 from cls_cifar10 import BASE, METHODS, QUICK_MODEL, Bench  # noqa: E402
 
 from taskforget.apis import checkpoint_path, device_name  # noqa: E402
-from taskforget.checkpoint import write_text_atomic  # noqa: E402
+from taskforget.checkpoint import file_digest, write_text_atomic  # noqa: E402
 from taskforget.cli import run_or_load  # noqa: E402
 from taskforget.request import compose_method  # noqa: E402
 
@@ -74,8 +81,6 @@ KNOBS = {
 TOP = 3  # points promoted to the full budget
 EVAL_PER_CLASS = 200  # train and test images per class scored during the search
 CLS_METRICS = ("Acc_f", "Acc_r", "Acc_ft", "Acc_rt", "H-Mean", "MIA")
-COLUMNS = ["method", "class", "phase", "lr", "norm", "knob", "epochs", *CLS_METRICS,
-           "time_s", "status"]
 
 
 class ProtocolBench(Bench):
@@ -144,7 +149,7 @@ class Protocol:
     @property
     def columns(self) -> list:
         return ["method", "class", "phase", "lr", "norm", "knob", "epochs", *self.metrics,
-                "time_s", "status"]
+                "time_s", "status", "original"]
 
 
 PROTOCOLS = {
@@ -253,12 +258,52 @@ class Point:
         return out
 
 
+# what identifies a point in tuning.csv (with the original it was measured on)
+POINT_KEY = ("method", "class", "lr", "norm", "knob", "epochs")
+
+
+class NotCached(LookupError):
+    """A point an offline search needs is not in tuning.csv."""
+
+
+def read_tuning(path: Path) -> list:
+    """The rows of tuning.csv, numbers as floats (empty cells: None)."""
+    def value(text):
+        try:
+            return float(text) if text != "" else None
+        except ValueError:
+            return text
+
+    with open(path, newline="") as f:
+        return [{k: (v if k in ("method", "class", "phase", "norm", "status", "original")
+                     else value(v)) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def point_key(row: dict) -> tuple:
+    """A row's (or a point's) identity in tuning.csv, as its written cells."""
+    return tuple(_cell(row.get(k)) for k in POINT_KEY)
+
+
 class Search:
+    """The search of one protocol. ``rows``: the points this search used, in order; ``table``:
+    every point of tuning.csv by :func:`point_key` (those read back and those run); ``original``:
+    the digest of the original model the points are measured on."""
+
     def __init__(self, args):
         self.args = args
         self.protocol = PROTOCOLS[args.protocol]
         self.bench = self.protocol.bench(args)
         self.rows = []
+        self.offline = False  # True: only read points back (NotCached when one is missing)
+        csv_path = args.out / "tuning.csv"
+        self.table = ({point_key(r): r for r in read_tuning(csv_path)}
+                      if csv_path.is_file() else {})
+        self.original = self.original_digest()
+
+    def original_digest(self) -> Optional[str]:
+        """The original model's file digest (16 hex digits), None while it is missing."""
+        ckpt = checkpoint_path(self.bench.config("delete"), "original")
+        return file_digest(ckpt)[:16] if ckpt.is_file() else None
 
     def budget(self, method):
         return self.protocol.budget["remain" if method in self.protocol.dr_epoch else "forget"]
@@ -268,8 +313,25 @@ class Search:
         name = self.protocol.knobs[method][0] if knob is not None else None
         return Point(method, forget_class, phase, epochs, lr, norm, knob, knob_name=name)
 
+    def cached(self, point: Point) -> Optional[dict]:
+        """The point's row in tuning.csv when it was measured on this original."""
+        row = self.table.get(point_key(dict(
+            method=point.method, **{"class": point.forget_class}, lr=point.lr,
+            norm=point.norm, knob=point.knob, epochs=point.epochs)))
+        if row is not None and row.get("status") in ("ok", "diverged") \
+                and row.get("original") == self.original:
+            return row
+        return None
+
     def run(self, point: Point) -> dict:
-        """The point's scores (a cached run when one exists)."""
+        """The point's scores: its row in tuning.csv, or a (cached) run, after which the csv
+        is rewritten."""
+        row = self.cached(point)
+        if row is not None:
+            self.rows.append(dict(row, phase=point.phase))
+            return self.rows[-1]
+        if self.offline:
+            raise NotCached(point.suffix())
         cfg = self.bench.config(point.method, 0, (point.forget_class,),
                                 **point.overrides(self.args.quick,
                                                   self.protocol.eval_overrides))
@@ -289,8 +351,11 @@ class Search:
         row = dict(method=point.method, **{"class": point.forget_class}, phase=point.phase,
                    lr=point.lr, norm=point.norm, knob=point.knob, epochs=point.epochs,
                    **{c: m.get(c) for c in self.protocol.metrics},
-                   time_s=record.get("wall_time_s"), status=status)
+                   time_s=record.get("wall_time_s"), status=status, original=self.original)
         self.rows.append(row)
+        if not self.args.plan:
+            self.table[point_key(row)] = row
+            self.write_csv()
         return row
 
     def score(self, rows) -> tuple:
@@ -332,14 +397,17 @@ class Search:
         return max(finals, key=finals.get)
 
     # ---- outputs --------------------------------------------------------------------------
-    def write(self, selected: dict) -> None:
-        out = self.args.out
-        out.mkdir(parents=True, exist_ok=True)
+    def write_csv(self) -> None:
+        """tuning.csv: every point read back or run, atomically."""
         columns = self.protocol.columns
         lines = [",".join(columns)]
-        for row in self.rows:
-            lines.append(",".join(_cell(row.get(c)) for c in columns))
-        write_text_atomic(out / "tuning.csv", "\n".join(lines) + "\n")
+        lines += [",".join(_cell(row.get(c)) for c in columns) for row in self.table.values()]
+        self.args.out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(self.args.out / "tuning.csv", "\n".join(lines) + "\n")
+
+    def write(self, selected: dict) -> None:
+        out = self.args.out
+        self.write_csv()
         write_text_atomic(out / "tuning.md", self.markdown(selected))
         write_text_atomic(self.args.tuned_config, tuned_config(
             selected, self.protocol.knobs, _shown(out / "tuning.md"), self.protocol.untuned))
@@ -357,7 +425,9 @@ class Search:
         lines = [
             f"# Tuning on the validation classes ({classes}; never reported)", "",
             f"Protocol: `{protocol.config}`, seed 0, {protocol.evaluation}. Command: "
-            f"`python benchmarks/tuning.py{option}`. Machine: {device_name()}.", "",
+            f"`python benchmarks/tuning.py{option}`. Machine: {device_name()}. Original model: "
+            f"digest {self.original} (`{protocol.train_hint}`; a rerun of that command "
+            "continues this search).", "",
             f"Score = mean H-Mean over the classes (ties: mean {protocol.retain}); a diverged "
             "point scores 0. Budgets (search / full epochs): " + ", ".join(
                 f"{k} epochs {v[0]} / {v[1]}" for k, v in protocol.budget.items())
@@ -445,18 +515,30 @@ def main(argv=None):
     search = Search(args)
     if args.quick:  # the tiny original first
         run_or_load(search.bench.config("delete"), "original")
-    elif not args.plan and not checkpoint_path(search.bench.config("delete"),
-                                               "original").is_file():
+        search.original = search.original_digest()
+    elif not args.plan and search.original is None:
         sys.exit(f"the original model is missing: {search.protocol.train_hint}")
     methods = args.methods or search.protocol.methods()
     selected = {}
-    for method in methods:
-        print(f"[tuning] {method}", flush=True)
-        selected[method] = search.search(method)
+    # every protocol method is selected from tuning.csv where its search is complete there;
+    # only the requested ones run points
+    for method in dict.fromkeys([*search.protocol.methods(), *methods]):
+        search.offline = method not in methods
+        if search.offline and args.plan:
+            continue
+        print(f"[tuning] {method}" + (" (from tuning.csv)" if search.offline else ""),
+              flush=True)
+        try:
+            selected[method] = search.search(method)
+        except NotCached:
+            print(f"[tuning] {method}: not searched yet", flush=True)
+            continue
         if not args.plan:
             search.write(selected)  # after every method: partial results are kept
     if args.plan:
-        print(f"[plan] {len(search.rows)} runs")
+        planned = sum(r["status"] == "planned" for r in search.rows)
+        print(f"[plan] {planned} runs to make, {len(search.rows) - planned} read back from "
+              f"tuning.csv (original {search.original})")
 
 
 if __name__ == "__main__":

@@ -64,9 +64,9 @@ def test_tuned_overrides_and_the_csv_round_trip(tmp_path):
     assert cost_curve.tuned_overrides(path, "random_label") == {}
     assert cost_curve.tuned_overrides(None, "delete") == {}
     csv_path = tmp_path / "tuning.csv"
-    csv_path.write_text(",".join(tuning.COLUMNS) + "\n"
+    csv_path.write_text(",".join(tuning.PROTOCOLS["cls_cifar10"].columns) + "\n"
                         "delete,cat,full,0.001,train,,20,0,1,0,80,88.5,0,12.5,ok\n"
                         "delete,cat,full,0.01,train,,20,,,,,,,,diverged\n")
-    rows = cost_curve.read_tuning(csv_path)
+    rows = tuning.read_tuning(csv_path)
     assert rows[0]["lr"] == 1e-3 and rows[0]["H-Mean"] == 88.5 and rows[0]["knob"] is None
     assert cost_curve.selected_scores(rows)["delete"] == pytest.approx((88.5, 80.0))

@@ -42,6 +42,7 @@ def search(tmp_path, monkeypatch):
                    lr=point.lr, norm=point.norm, knob=point.knob, epochs=point.epochs,
                    **surface(point))
         s.rows.append(row)
+        s.table[tuning.point_key(row)] = row
         return row
 
     monkeypatch.setattr(s, "run", run)
@@ -105,6 +106,7 @@ def fake_search(monkeypatch, argv):
         row = dict(method=point.method, **{"class": point.forget_class}, phase=point.phase,
                    lr=point.lr, norm=point.norm, knob=point.knob, epochs=point.epochs, **scores)
         s.rows.append(row)
+        s.table[tuning.point_key(row)] = row
         return row
 
     monkeypatch.setattr(s, "run", run)
@@ -182,3 +184,61 @@ def test_shipped_segmentation_settings_until_searched():
     assert (ng.forget.train_cfg.max_epochs, ng.forget.optim_wrapper.optimizer.lr) == (3, 1e-4)
     assert (rl.forget.train_cfg.max_epochs, rl.forget.optim_wrapper.optimizer.lr) == (3, 1e-3)
     assert rl.model.label_seed == 0
+
+
+class SurfaceBench:
+    """Bench's ``config``/``unlearn`` with ``surface`` for scores; checks, at every run, that
+    tuning.csv already holds every earlier point (a killed search keeps them)."""
+
+    def __init__(self, csv_path, original):
+        self.csv_path, self.original, self.runs = csv_path, original, []
+
+    def config(self, method, seed, forget, **overrides):
+        return dict(method=method, forget=forget[0], **overrides)
+
+    def unlearn(self, cfg):
+        rows = tuning.read_tuning(self.csv_path) if self.csv_path.is_file() else []
+        assert sum(r["original"] == self.original for r in rows) == len(self.runs)
+        self.runs.append(cfg)
+        epochs = cfg.get("forget.train_cfg.max_epochs")
+        point = tuning.Point(cfg["method"], cfg["forget"], "grid", epochs=epochs,
+                             lr=cfg.get("forget.optim_wrapper.optimizer.lr"),
+                             norm="eval" if cfg.get("model.norm_eval") else "train",
+                             knob=cfg.get("model.alpha"))
+        scores = surface(point)
+        if scores["status"] == "diverged":
+            return dict(metrics={}, missing="diverged")
+        return dict(metrics={"H-Mean": scores["H-Mean"], "Acc_rt": scores["Acc_rt"]},
+                    wall_time_s=2.0)
+
+
+def surface_search(tmp_path, original):
+    args = tuning.parse_args(["--out", str(tmp_path / "out"), "--tuned-config",
+                              str(tmp_path / "tuned.py"), "--classes", "cat"])
+    s = tuning.Search(args)
+    s.bench, s.original = SurfaceBench(tmp_path / "out" / "tuning.csv", original), original
+    return s
+
+
+def test_the_search_resumes_from_the_csv_measured_on_the_same_original(tmp_path):
+    first = surface_search(tmp_path, "a" * 16)
+    selected = first.search("delete")
+    assert len(first.bench.runs) == 10 + 2 + 3
+    rows = tuning.read_tuning(tmp_path / "out" / "tuning.csv")
+    assert len(rows) == 15 and {r["original"] for r in rows} == {"a" * 16}
+    assert sum(r["status"] == "diverged" for r in rows) == 2  # lr 1e-2, both modes
+    assert next(r for r in rows if r["lr"] == 1e-3 and r["norm"] == "train"
+                and r["epochs"] == 5)["H-Mean"] == pytest.approx(80 - 4 + 0.5)
+    # a new machine, the same original: every point is read back, nothing runs
+    again = surface_search(tmp_path, "a" * 16)
+    assert again.search("delete") == selected and again.bench.runs == []
+    assert [r["phase"] for r in again.rows].count("full") == 3
+    # a method with no point there is not selected from the csv alone
+    again.offline = True
+    with pytest.raises(tuning.NotCached):
+        again.search("random_label")
+    # another original: the points are measured again and replace the old ones
+    other = surface_search(tmp_path, "b" * 16)
+    assert other.search("delete") == selected and len(other.bench.runs) == 15
+    rows = tuning.read_tuning(tmp_path / "out" / "tuning.csv")
+    assert len(rows) == 15 and {r["original"] for r in rows} == {"b" * 16}
