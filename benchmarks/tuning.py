@@ -32,9 +32,10 @@ benchmarks/face_yaleb.py on identities 5 and 9; ids 0, 3, 7 are reported) and ``
 
 Resumable across sessions: ``<out>/tuning.csv`` is rewritten after every point, with the digest of
 the original model it was measured on (``original``), and a point already in it for the same
-original is read back, not run again. The original is trained by a fixed-seed command that gives
-the same weights on a rerun (``train_hint``), so a new machine retrains it and continues the
-committed search; points measured on another original are run again.
+original is read back, not run again. The original is trained by a fixed-seed command
+(``train_hint``, with the thread count pinned: the order of floating-point sums follows it) whose
+rerun gives the same weights, so a new machine retrains it and continues the committed search;
+points measured on another original are run again.
 
 Writes ``<out>/tuning.csv`` (every point with its scores), ``<out>/tuning.md`` (the selected
 setting per method beside its grid) and ``configs/_base_/tuned/<protocol config stem>.py``
@@ -161,7 +162,7 @@ PROTOCOLS = {
         dr_epoch=DR_EPOCH, knobs=KNOBS, work_dir="work_dirs/cls_cifar10_resnet20_cpu",
         eval_overrides={"val_dataloader.dataset.max_per_class": EVAL_PER_CLASS,
                         "test_dataloader.dataset.max_per_class": EVAL_PER_CLASS},
-        train_hint=f"python tools/train.py {BASE}"),
+        train_hint=f"OMP_NUM_THREADS=2 python tools/train.py {BASE}"),
     # face_yaleb.py reports identities 0, 3 and 7; a D_f epoch is ~50 images (4 batches), so
     # the full budget is the protocol's DELETE schedule (40 epochs, face_cpu.py)
     "face_yaleb": Protocol(
@@ -169,7 +170,8 @@ PROTOCOLS = {
         bench=lambda args: ProtocolBench(args, _face_build),
         evaluation="evaluation on every train + test image of the 10 target identities",
         budget={"forget": (10, 40)},
-        train_hint="python tools/train.py configs/face_yaleb_pretrain.py && python "
+        train_hint="OMP_NUM_THREADS=2 python tools/train.py configs/face_yaleb_pretrain.py && "
+                   "OMP_NUM_THREADS=2 python "
                    f"tools/train.py {FACE_CONFIG}"),
     # seg_camvid.py reports car; an epoch is a pass over the images with the class (minutes)
     "seg_camvid": Protocol(
@@ -183,7 +185,7 @@ PROTOCOLS = {
                      train_cfg=dict(max_epochs=3), optim_wrapper=dict(optimizer=dict(lr=1e-4)))),
                  "random_label": dict(forget=dict(
                      train_cfg=dict(max_epochs=3), optim_wrapper=dict(optimizer=dict(lr=1e-3))))},
-        train_hint=f"python tools/train.py {SEG_CONFIG}"),
+        train_hint=f"OMP_NUM_THREADS=2 python tools/train.py {SEG_CONFIG}"),
 }
 
 
