@@ -223,7 +223,10 @@ def build_stage_config(cfg: Config, stage: str, checkpoint: Optional[str] = None
         for key in ("train_dataloader", "train_cfg", "optim_wrapper", "param_scheduler",
                     "val_dataloader", "val_cfg", "val_evaluator"):
             cfg.pop(key, None)
-    for key in ("pretrain", "forget", "forget_dataloader"):
+    # composed into cfg.model and the schedule above; the other methods' settings (and, for a
+    # training stage, which method is composed) are not part of this run
+    for key in ("pretrain", "forget", "forget_dataloader", "method_settings", "method_defaults",
+                *(("method", "method_type") if stage in ("original", "retrain") else ())):
         cfg.pop(key, None)
     train_cfg = cfg.get("train_cfg") or {}
     if stage != "test" and train_cfg.get("val_interval", 1) >= train_cfg.get("max_epochs", 0):

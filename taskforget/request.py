@@ -80,13 +80,17 @@ def compose_method(cfg: Config, name: Optional[str] = None) -> Config:
     place: ``cfg.model`` becomes the protocol's network and adapter + ``method_defaults`` + the
     fragment's knobs + ``method_settings[name]['model']``; ``cfg.forget`` gets the fragment's
     and then ``method_settings[name]['forget']`` schedule over the protocol's. A config whose
-    ``model`` already names its class and that names no method is left as it is.
+    ``model`` already names its class and that names no method (a backdoor defense) keeps its
+    model and gets ``method_settings[defense_name]`` (its tuned setting) over it.
     """
     name = name or cfg.get("method")
     if name is None:
         if "type" not in cfg.get("model", {}):
             raise ConfigError("the config names no method: set method = '<name>' or pass "
                               f"--method (one of {', '.join(method_names())})")
+        own = (cfg.get("method_settings") or {}).get(cfg.get("defense_name"), {})
+        cfg.merge_from_dict({k: v.to_dict() if hasattr(v, "to_dict") else v
+                             for k, v in own.items() if k in ("model", "forget")})
         cfg.method, cfg.method_type = method_name(cfg.model.type), cfg.model.type
         return cfg
     if cfg.get("method_type") is not None and cfg.get("method") == name:

@@ -99,6 +99,40 @@ def test_protocol_settings_of_one_method_override_the_fragment():
     assert tuple(shrink.model.pixel_mean) == tuple(shrink.normalize.mean)
 
 
+def test_a_run_s_identity_ignores_the_settings_of_methods_it_does_not_run(tmp_path):
+    """Rewriting the tuned settings file (benchmarks/tuning.py) keeps the original's training,
+    its evaluation and the other methods' runs cached; a method's own setting is its run."""
+    def hashes(settings, method="delete"):
+        cfg = Config.fromfile(str(ROOT / "configs" / "cls_cifar10_resnet20_cpu.py"))
+        cfg.merge_from_dict({"work_root": str(tmp_path)})
+        cfg.method_settings = settings
+        cfg = compose_method(cfg, method)
+        return {stage: build_stage_config(cfg, stage).run_hash
+                for stage in ("original", "retrain", "forget", "test")}
+
+    base = hashes({})
+    other = hashes({"random_label": dict(forget=dict(optim_wrapper=dict(
+        optimizer=dict(lr=1e-5))))})
+    own = hashes({"delete": dict(forget=dict(optim_wrapper=dict(optimizer=dict(lr=1e-5))))})
+    assert other == base
+    assert own["forget"] != base["forget"]
+    assert {s: own[s] for s in ("original", "retrain", "test")} == \
+        {s: base[s] for s in ("original", "retrain", "test")}
+    # which method is composed is not part of training the original
+    assert hashes({}, "random_label")["original"] == base["original"]
+
+
+def test_a_backdoor_defense_gets_its_tuned_setting_over_its_own_model():
+    cfg = Config.fromfile(str(ROOT / "configs" / "backdoor_cifar10_k3_nad.py"))
+    cfg.method_settings = {"nad": dict(model=dict(norm_eval=True), forget=dict(
+        optim_wrapper=dict(optimizer=dict(lr=3e-4)))), "bae_delete": dict(model=dict(
+            norm_eval=False))}
+    cfg = compose_method(cfg)
+    assert cfg.model.type == "NAD" and cfg.model.norm_eval is True
+    assert cfg.model.teacher_epochs == 5  # the leaf's own knobs stay
+    assert cfg.forget.optim_wrapper.optimizer.lr == 3e-4 and cfg.method == "nad"
+
+
 def test_unknown_method_lists_the_valid_names():
     with pytest.raises(ConfigError, match="unknown method 'forget_it'.*random_label"):
         compose_method(Config.fromfile(str(ROOT / "configs" / "cls_cifar10_resnet18.py")),
