@@ -1,18 +1,23 @@
-"""Backdoor defense on real CIFAR-10 (the paper's Table S13 shape): for each trigger size,
-the poisoned model and every defense's ASR, clean Acc and wall time.
+"""Backdoor defense on real CIFAR-10 (the paper's Table S13 shape): every defense at the
+setting selected on the 5x5 model, reported on the 3x3 and 7x7 models (issue #12 item 5):
+ASR, clean Acc, H-Mean and wall time.
 
-    python benchmarks/backdoor_cifar10.py [--sizes 3 5 7] [--methods ...]
+    python tools/poison.py configs/backdoor_cifar10_k5.py        # the tuning's poisoned model
+    python benchmarks/tuning.py --protocol backdoor              # each defense's search on it
+    python benchmarks/backdoor_cifar10.py [--sizes 3 7] [--methods bae_delete nad ...]
 
 Resumable: the poisoned models (work_dirs/backdoor_cifar10_k{k}/original.pth), the recovered
 triggers and each defense's report are cached and reused; delete them to recompute. Writes
 docs/results/backdoor/backdoor_cifar10.{md,json}, the recovered-trigger PNGs and Grad-CAM
-figures of the poisoned vs the repaired (BAERASER + DELETE) model.
+figures of the poisoned vs the repaired (BAERASER + DELETE) model. ``BackdoorBench`` is the
+tuning's view of a defense run.
 """
 import argparse
 import json
 import os
 import platform
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -20,68 +25,38 @@ from typing import Optional
 import torch
 from mmengine.config import Config
 
-from taskforget.apis import work_root
-from taskforget.checkpoint import write_json_atomic
-from taskforget.cli import run_or_load, run_stage
-from taskforget.request import CONFIG_ROOT
-from taskforget.tasks.backdoor import BadNetsAttack, Trigger
-from taskforget.tasks.backdoor.config import prepare_backdoor_config
-from taskforget.tasks.backdoor.defense import defense_hash, run_defense, save_trigger_png
-from taskforget.tasks.backdoor.figures import gradcam_figure
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cls_cifar10 import schedule  # noqa: E402
+
+from taskforget.apis import checkpoint_path, work_root  # noqa: E402
+from taskforget.checkpoint import write_json_atomic, write_text_atomic  # noqa: E402
+from taskforget.cli import run_or_load  # noqa: E402
+from taskforget.evaluation import h_mean  # noqa: E402
+from taskforget.request import CONFIG_ROOT, compose_method  # noqa: E402
+from taskforget.tasks.backdoor import BadNetsAttack, Trigger  # noqa: E402
+from taskforget.tasks.backdoor.config import prepare_backdoor_config  # noqa: E402
+from taskforget.tasks.backdoor.defense import (  # noqa: E402
+    defense_hash,
+    run_defense,
+    save_trigger_png,
+)
+from taskforget.tasks.backdoor.figures import gradcam_figure  # noqa: E402
 
 CONFIGS = CONFIG_ROOT
-COSINE_8EP = [dict(type="CosineAnnealingLR", T_max=8, eta_min=0.0, by_epoch=True,
-                   convert_to_iter_based=True)]
-# row -> (leaf config, overrides); DELETE rows first: they are the point of the benchmark.
-METHODS = {
-    "BAERASER + DELETE": ("backdoor_cifar10_k3.py", {}),
-    "NC + DELETE": ("backdoor_cifar10_k3_nc.py", {}),
-    "BAERASER + NG": ("backdoor_cifar10_k3_ng.py", {}),
-    "NC + NG": ("backdoor_cifar10_k3_ng.py", {"defense.recover": "neural_cleanse",
-                                              "defense_name": "nc_ng", "run_suffix": "_nc"}),
-    # DELETE with twice the unlearning epochs (8 instead of 4)
-    "BAERASER + DELETE (8 ep)": ("backdoor_cifar10_k3.py", {
-        "forget.train_cfg.max_epochs": 8, "defense_name": "bae_delete_8ep",
-        "run_suffix": "_8ep"}),
-    "NC + DELETE (8 ep)": ("backdoor_cifar10_k3_nc.py", {
-        "forget.train_cfg.max_epochs": 8, "defense_name": "nc_delete_8ep",
-        "run_suffix": "_nc8ep"}),
-    # half the lr for the same 8 epochs (lower lr x more steps kept more clean accuracy in the
-    # classification runs)
-    "NC + DELETE (lr 5e-3, 8 ep)": ("backdoor_cifar10_k3_nc.py", {
-        "forget.train_cfg.max_epochs": 8, "forget.optim_wrapper.optimizer.lr": 5e-3,
-        "defense_name": "nc_delete_lr5e-3_8ep", "run_suffix": "_nc_lr5e-3_8ep"}),
-    # smaller steps for better-trained poisoned models (--poison-epochs 20)
-    "NC + DELETE (lr 3e-3)": ("backdoor_cifar10_k3_nc.py", {
-        "forget.optim_wrapper.optimizer.lr": 3e-3, "defense_name": "nc_delete_lr3e-3",
-        "run_suffix": "_nc_lr3e-3"}),
-    "NC + DELETE (lr 1e-3)": ("backdoor_cifar10_k3_nc.py", {
-        "forget.optim_wrapper.optimizer.lr": 1e-3, "defense_name": "nc_delete_lr1e-3",
-        "run_suffix": "_nc_lr1e-3"}),
-    "NC + DELETE (norm_eval, lr 1e-3)": ("backdoor_cifar10_k3_nc.py", {
-        "forget.optim_wrapper.optimizer.lr": 1e-3, "model.norm_eval": True,
-        "defense_name": "nc_normeval_lr1e-3", "run_suffix": "_nc_normeval_lr1e-3"}),
-    # diagnostic: one epoch at lr 0, so only the batch-norm running statistics change
-    "NC + BN statistics only (lr 0, 1 ep)": ("backdoor_cifar10_k3_nc.py", {
-        "forget.optim_wrapper.optimizer.lr": 0.0, "forget.train_cfg.max_epochs": 1,
-        "defense_name": "nc_bnonly", "run_suffix": "_nc_bnonly"}),
-    # batch-norm statistics kept at the poisoned model's (core option norm_eval)
-    "NC + DELETE (norm_eval)": ("backdoor_cifar10_k3_nc.py", {
-        "model.norm_eval": True, "defense_name": "nc_delete_normeval",
-        "run_suffix": "_nc_normeval"}),
-    # the Neural Cleanse trigger stamped at random cyclic shifts instead of in place
-    "NC (shifted) + DELETE": ("backdoor_cifar10_k3_nc.py", {
-        "defense.nc_shift": True, "defense_name": "ncshift_delete", "run_suffix": "_ncshift"}),
-    # 8 epochs with the lr annealed to 0 (cosine) instead of held at 0.01
-    "BAERASER + DELETE (cosine, 8 ep)": ("backdoor_cifar10_k3.py", {
-        "forget.train_cfg.max_epochs": 8, "forget.param_scheduler": COSINE_8EP,
-        "defense_name": "bae_delete_cos8ep", "run_suffix": "_cos8ep"}),
-    "NC + DELETE (cosine, 8 ep)": ("backdoor_cifar10_k3_nc.py", {
-        "forget.train_cfg.max_epochs": 8, "forget.param_scheduler": COSINE_8EP,
-        "defense_name": "nc_delete_cos8ep", "run_suffix": "_nc_cos8ep"}),
-    "Fine-tune": ("backdoor_cifar10_k3_finetune.py", {}),
-    "Fine-Pruning": ("backdoor_cifar10_k3_fineprune.py", {}),
-    "NAD": ("backdoor_cifar10_k3_nad.py", {}),
+# the tuning's validation model (benchmarks/tuning.py --protocol backdoor) and the reported ones
+VALIDATION_SIZE = 5
+REPORTED_SIZES = [3, 7]
+# defense (its defense_name) -> (row, leaf config); DELETE rows first: they are the point of the
+# benchmark. Each runs at its selected setting (configs/_base_/tuned/backdoor_cifar10.py).
+DEFENSES = {
+    "bae_delete": ("BAERASER + DELETE", "backdoor_cifar10_k3.py"),
+    "nc_delete": ("NC + DELETE", "backdoor_cifar10_k3_nc.py"),
+    "bae_ng": ("BAERASER + NG", "backdoor_cifar10_k3_ng.py"),
+    "nc_ng": ("NC + NG", "backdoor_cifar10_k3_nc_ng.py"),
+    "finetune": ("Fine-tune", "backdoor_cifar10_k3_finetune.py"),
+    "fineprune": ("Fine-Pruning", "backdoor_cifar10_k3_fineprune.py"),
+    "nad": ("NAD", "backdoor_cifar10_k3_nad.py"),
 }
 
 
@@ -111,48 +86,82 @@ def poisoned_model(k: int, poison_epochs: Optional[int] = None) -> dict:
                 time=record["wall_time_s"])
 
 
-def defend(k: int, row: str, checkpoint: str, poison_epochs: Optional[int] = None) -> dict:
-    leaf, overrides = METHODS[row]
-    cfg = Config.fromfile(CONFIGS / leaf)
+def defense_config(k: int, defense: str, poison_epochs: Optional[int] = None,
+                   **overrides) -> Config:
+    """The defense's leaf config on the k x k poisoned model, with its selected setting
+    composed first and then ``overrides``; a ``run_suffix`` there (a tuning point) extends the
+    leaf's own suffix and defense name, so every point has its own runs."""
+    cfg = compose_method(Config.fromfile(CONFIGS / DEFENSES[defense][1]))
+    suffix = overrides.pop("run_suffix", "")
     cfg.merge_from_dict({**experiment_overrides(k, poison_epochs), **overrides})
-    cfg = prepare_backdoor_config(cfg)
+    if suffix:
+        cfg.run_suffix = cfg.get("run_suffix", "") + suffix
+        cfg.defense_name = cfg.defense_name + suffix
+    return prepare_backdoor_config(cfg)
+
+
+def defend(cfg: Config, checkpoint: str) -> dict:
+    """The defense's report (read back when it was written for these settings and weights)."""
     path = work_root(cfg) / "defense" / cfg.defense_name / "report.json"
     report = json.loads(path.read_text()) if path.is_file() else {}
     if report.get("settings_hash") != defense_hash(cfg, checkpoint):
         return run_defense(cfg, checkpoint, force=True)
-    if "ASR_clean" not in report["metrics"]:  # a report from before the metric: score again
-        record = run_stage(cfg, "test", checkpoint=report["weights"],
-                           name=f"{cfg.defense_name}_rescored")
-        report["metrics"].update(record["metrics"])
-        write_json_atomic(path, report)
     return report
+
+
+def selection_score(metrics: dict) -> float:
+    """The tuning's H-Mean of a defense: clean Acc against the drop in ASR (the classification
+    H-Mean with ASR in place of Acc_ft)."""
+    return h_mean(metrics["Acc"], metrics["ASR_original"] - metrics["ASR"])
+
+
+class BackdoorBench:
+    """``config``/``unlearn`` of benchmarks/tuning.py on the backdoor protocol: a defense
+    (``method``: its defense name) on the ``forget[0]`` x ``forget[0]`` poisoned model."""
+
+    def __init__(self, args=None):
+        self.args = args
+
+    def config(self, method="bae_delete", seed=0, forget=(VALIDATION_SIZE,), **overrides):
+        return defense_config(int(forget[0]), method, **{"randomness.seed": seed, **overrides})
+
+    def unlearn(self, cfg: Config) -> dict:
+        try:
+            report = defend(cfg, str(checkpoint_path(cfg, "original")))
+        except FloatingPointError as exc:  # a NaN loss: a result (the point scores 0)
+            return dict(metrics={}, missing=f"{cfg.defense_name} diverged ({exc})")
+        metrics = dict(report["metrics"], **{"H-Mean": selection_score(report["metrics"])})
+        return dict(metrics=metrics, wall_time_s=report.get("total_time_s"))
 
 
 def table(results: dict, sizes) -> str:
     head = "| method | " + " | ".join(
-        f"{k}x{k} ASR | {k}x{k} ASR_clean | {k}x{k} Acc | {k}x{k} time (s)" for k in sizes) + " |"
-    lines = [head, "|---|" + "---|---|---|---|" * len(sizes)]
+        f"{k}x{k} ASR | {k}x{k} ASR_clean | {k}x{k} Acc | {k}x{k} H-Mean | {k}x{k} time (s)"
+        for k in sizes) + " |"
+    lines = [head, "|---|" + "---|---|---|---|---|" * len(sizes)]
 
     def fmt(value, digits=2):
         return "-" if value is None else f"{value:.{digits}f}"
 
-    for row in ["Original (poisoned)", *METHODS]:
+    for row in ["Original (poisoned)", *(name for name, _ in DEFENSES.values())]:
         if not any(row in results.get(str(k), {}) for k in sizes):
             continue
         cells = []
         for k in sizes:
             r = results.get(str(k), {}).get(row)
-            cells += (["-"] * 4 if r is None else
+            cells += (["-"] * 5 if r is None else
                       [fmt(r["ASR"]), fmt(r.get("ASR_clean")), fmt(r["Acc"]),
-                       fmt(r.get("time"), 0)])
+                       fmt(r.get("H-Mean")), fmt(r.get("time"), 0)])
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--sizes", type=int, nargs="+", default=[3, 5, 7])
-    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    p.add_argument("--sizes", type=int, nargs="+", default=REPORTED_SIZES,
+                   help=f"trigger sizes (default {REPORTED_SIZES}; {VALIDATION_SIZE} is the "
+                        "tuning's and is not reported)")
+    p.add_argument("--methods", nargs="+", default=list(DEFENSES), choices=list(DEFENSES))
     p.add_argument("--out", default=str(CONFIG_ROOT.parent / "docs" / "results" / "backdoor"))
     p.add_argument("--poison-epochs", type=int, default=None,
                    help="train the poisoned models this many epochs instead of the config's "
@@ -171,11 +180,14 @@ def main():
         rows["Original (poisoned)"] = dict(poisoned["metrics"], time=poisoned["time"])
         attack = BadNetsAttack(**poisoned["cfg"].attack)
         save_trigger_png(Trigger.from_attack(attack), out / f"trigger_k{k}{tag}_true.png")
-        for row in args.methods:
+        for defense in args.methods:
+            row = DEFENSES[defense][0]
             start = time.perf_counter()
-            report = defend(k, row, poisoned["checkpoint"], args.poison_epochs)
+            cfg = defense_config(k, defense, args.poison_epochs)
+            report = defend(cfg, poisoned["checkpoint"])
             m = report["metrics"]
             rows[row] = dict(ASR=m["ASR"], ASR_clean=m["ASR_clean"], Acc=m["Acc"],
+                             **{"H-Mean": selection_score(m)}, schedule=schedule(cfg),
                              time=report.get("total_time_s"),
                              flagged=report.get("flagged"),
                              recovered_asr=report.get("recovered_asr"),
@@ -191,16 +203,22 @@ def main():
             gradcam_figure(poisoned["cfg"], [poisoned["checkpoint"],
                                              rows["BAERASER + DELETE"]["weights"]],
                            ["poisoned", "BAERASER+DELETE"], out / f"gradcam_k{k}{tag}.png")
-    machine = (f"{platform.machine()} CPU ({os.cpu_count()} cores shared with other jobs), "
+    machine = (f"{platform.machine()} CPU ({os.cpu_count()} cores), "
                f"{torch.get_num_threads()} thread, torch {torch.__version__}")
+    schedules = "\n".join(
+        f"- {row}: {results[str(args.sizes[0])].get(row, {}).get('schedule', '-')}"
+        for row, _ in DEFENSES.values() if row in results.get(str(args.sizes[0]), {}))
     text = ("# Backdoor defense on CIFAR-10 (BadNets, 5% poisoned, target airplane)\n\n"
             "Command: `python benchmarks/backdoor_cifar10.py"
             + (f" --poison-epochs {args.poison_epochs}" if args.poison_epochs else "")
-            + "` (every size and defense; each "
-            "row is cached, so runs of parts with --sizes/--methods add up to this table)  \n"
-            f"Machine: {machine}\n\n"
+            + "` (each row is cached, so runs of parts with --sizes/--methods add up to this "
+            f"table)  \nMachine: {machine}\n\n"
+            f"Every defense at its setting selected on the {VALIDATION_SIZE}x{VALIDATION_SIZE} "
+            "model (`python benchmarks/tuning.py --protocol backdoor`, "
+            "[tuning.md](tuning.md)); H-Mean = harmonic mean of clean Acc and the drop in ASR. "
+            "Schedules:\n\n" + schedules + "\n\n"
             + table(results, sorted(int(k) for k in results)))
-    (out / f"{stem}.md").write_text(text)
+    write_text_atomic(out / f"{stem}.md", text)
     print(text)
 
 

@@ -507,12 +507,14 @@ def write_paper_comparison(records, path: Path, note: str = "") -> Path:
 
 
 def schedule(cfg: Config) -> str:
-    """'20 ep SGD 3e-04' style summary of a run's unlearning schedule."""
+    """'20 ep SGD 3e-04, BN frozen' style summary of a run's unlearning schedule (batch norm
+    frozen: ``model.norm_eval``)."""
     epochs = cfg.forget.train_cfg.max_epochs
     if epochs == 0:
         return "weight edit"
     opt = cfg.forget.optim_wrapper.optimizer
-    return f"{epochs} ep {opt.type} {opt.lr:.0e}"
+    return f"{epochs} ep {opt.type} {opt.lr:.0e}" + (", BN frozen" if cfg.model.get("norm_eval")
+                                                    else "")
 
 
 def main(argv=None):

@@ -7,6 +7,7 @@ reported (issue #12). Resumable: every grid point is a cached run (``run_or_load
     python benchmarks/tuning.py --quick         # tiny model and data: checks the code
     python benchmarks/tuning.py --protocol face_yaleb   # Yale B: identities 5 and 9
     python benchmarks/tuning.py --protocol seg_camvid   # CamVid: pedestrian (car is reported)
+    python benchmarks/tuning.py --protocol backdoor     # BadNets: the 5x5 model (3x3, 7x7 reported)
 
 The protocol, the same for every method:
 
@@ -27,8 +28,10 @@ The protocol, the same for every method:
 
 The same rule runs on the other tasks' protocols (``PROTOCOLS``, issue #12 item 5), each with its
 own config, validation classes, methods and budgets: ``face_yaleb`` (every method of
-benchmarks/face_yaleb.py on identities 5 and 9; ids 0, 3, 7 are reported) and ``seg_camvid``
-(DELETE, Negative Gradient, Random Label on pedestrian; car is reported; tie-break IoU_rt).
+benchmarks/face_yaleb.py on identities 5 and 9; ids 0, 3, 7 are reported), ``seg_camvid``
+(DELETE, Negative Gradient, Random Label on pedestrian; car is reported; tie-break IoU_rt) and
+``backdoor`` (every defense of benchmarks/backdoor_cifar10.py on the 5x5 trigger's poisoned
+model; 3x3 and 7x7 are reported; H-Mean of clean Acc and the drop in ASR, tie-break Acc).
 
 Resumable across sessions: ``<out>/tuning.csv`` is rewritten after every point, with the digest of
 the original model it was measured on (``original``), and a point already in it for the same
@@ -116,6 +119,16 @@ def _face_methods() -> list:
     return list(dict.fromkeys(fragment for fragment, _ in FACE_ROWS.values()))
 
 
+def _backdoor_bench(args):
+    from backdoor_cifar10 import BackdoorBench
+    return BackdoorBench(args)
+
+
+def _backdoor_methods() -> list:
+    from backdoor_cifar10 import DEFENSES
+    return list(DEFENSES)
+
+
 def _seg_build(method: str) -> Config:
     from seg_camvid import METHODS as SEG_ROWS
     from seg_camvid import load
@@ -146,6 +159,7 @@ class Protocol:
     # settings written for a protocol method that has no selection yet (the leaf's own)
     untuned: dict = field(default_factory=dict)
     train_hint: str = ""  # how to make the original model
+    tuned: Optional[str] = None  # the tuned settings file's stem (default: the config's)
 
     @property
     def columns(self) -> list:
@@ -186,6 +200,16 @@ PROTOCOLS = {
                  "random_label": dict(forget=dict(
                      train_cfg=dict(max_epochs=3), optim_wrapper=dict(optimizer=dict(lr=1e-3))))},
         train_hint=f"OMP_NUM_THREADS=2 python tools/train.py {SEG_CONFIG}"),
+    # backdoor_cifar10.py reports the 3x3 and 7x7 models; a "class" is a trigger size; an
+    # epoch is a pass over the 2,500 held-out images (and their stamped copies): seconds
+    "backdoor": Protocol(
+        config="configs/backdoor_cifar10_k5.py", task="backdoor", validation=[5],
+        methods=_backdoor_methods, bench=_backdoor_bench,
+        evaluation="ASR and clean Acc on the 7,500 evaluation test images; H-Mean = harmonic "
+                   "mean of clean Acc and the drop in ASR",
+        budget={"forget": (3, 10)}, metrics=("ASR", "ASR_clean", "Acc", "H-Mean"),
+        retain="Acc", tuned="backdoor_cifar10",
+        train_hint="OMP_NUM_THREADS=2 python tools/poison.py configs/backdoor_cifar10_k5.py"),
 }
 
 
@@ -218,8 +242,8 @@ def parse_args(argv=None):
     work_dir = args.work_dir or protocol.work_dir
     args.work_dir = str(ROOT / work_dir) if work_dir else None
     args.out = ROOT / (args.out or f"docs/results/{protocol.task}")
-    args.tuned_config = ROOT / (args.tuned_config or
-                                f"configs/_base_/tuned/{Path(protocol.config).stem}.py")
+    args.tuned_config = ROOT / (args.tuned_config or "configs/_base_/tuned/"
+                                f"{protocol.tuned or Path(protocol.config).stem}.py")
     # the classification benchmark's settings that Bench.config reads
     args.max_forget_epochs = None
     return args
@@ -304,7 +328,7 @@ class Search:
 
     def original_digest(self) -> Optional[str]:
         """The original model's file digest (16 hex digits), None while it is missing."""
-        ckpt = checkpoint_path(self.bench.config("delete"), "original")
+        ckpt = checkpoint_path(self.bench.config(self.protocol.methods()[0]), "original")
         return file_digest(ckpt)[:16] if ckpt.is_file() else None
 
     def budget(self, method):

@@ -113,12 +113,14 @@ def fake_search(monkeypatch, argv):
     return s, runs
 
 
-@pytest.mark.parametrize("protocol, classes, short, full", [
-    ("face_yaleb", [5, 9], 10, 40), ("seg_camvid", ["pedestrian"], 1, 3)])
-def test_protocol_points_and_budgets(monkeypatch, tmp_path, protocol, classes, short, full):
+@pytest.mark.parametrize("protocol, method, classes, short, full", [
+    ("face_yaleb", "delete", [5, 9], 10, 40), ("seg_camvid", "delete", ["pedestrian"], 1, 3),
+    ("backdoor", "nc_delete", [5], 3, 10)])
+def test_protocol_points_and_budgets(monkeypatch, tmp_path, protocol, method, classes, short,
+                                     full):
     s, runs = fake_search(monkeypatch, ["--protocol", protocol, "--out", str(tmp_path)])
     assert s.args.classes == classes
-    assert s.search("delete") == (pytest.approx(10 ** -3.5), "train", None, full)
+    assert s.search(method) == (pytest.approx(10 ** -3.5), "train", None, full)
     n = len(classes)
     assert [len([p for p in runs if p.phase == ph]) for ph in ("grid", "refine", "full")] \
         == [10 * n, 2 * n, 3 * n]
@@ -174,6 +176,28 @@ def test_tuned_settings_are_inherited_by_the_protocol_config(monkeypatch, tmp_pa
         ng = compose_method(Config.fromfile(path), "negative_gradient")
         assert ng.forget.optim_wrapper.optimizer.lr == 1e-4
         assert ng.forget.train_cfg.max_epochs == 3
+
+
+def test_backdoor_defenses_take_the_settings_selected_on_the_5x5_model(monkeypatch,
+                                                                       tmp_path):
+    """Tuned on the 5x5 model, written into a copy of configs/: every trigger size's leaf of
+    that defense runs the selection; a defense not searched keeps its leaf's schedule."""
+    shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    s, runs = fake_search(monkeypatch, [
+        "--protocol", "backdoor", "--out", str(tmp_path / "out"),
+        "--tuned-config", str(tmp_path / "configs" / "_base_" / "tuned" / "backdoor_cifar10.py")])
+    assert {p.forget_class for p in runs} == set()  # nothing runs before search
+    s.write({"bae_delete": s.search("bae_delete"), "nad": s.search("nad")})
+    assert {p.forget_class for p in runs} == {5}
+    configs = tmp_path / "configs"
+    for leaf in ("backdoor_cifar10_k3.py", "backdoor_cifar10_k7.py", "backdoor_cifar10_k3_nad.py"):
+        cfg = compose_method(Config.fromfile(str(configs / leaf)))
+        assert cfg.forget.optim_wrapper.optimizer.lr == pytest.approx(10 ** -3.5), leaf
+        assert cfg.forget.train_cfg.max_epochs == 10 and cfg.model.norm_eval is False
+    nc = compose_method(Config.fromfile(str(configs / "backdoor_cifar10_k3_nc.py")))
+    assert (nc.forget.optim_wrapper.optimizer.lr, nc.forget.train_cfg.max_epochs) == (1e-2, 4)
+    assert compose_method(Config.fromfile(str(configs / "backdoor_cifar10_k3_nad.py"))
+                          ).model.type == "NAD"
 
 
 def test_shipped_segmentation_settings_until_searched():
@@ -242,3 +266,11 @@ def test_the_search_resumes_from_the_csv_measured_on_the_same_original(tmp_path)
     assert other.search("delete") == selected and len(other.bench.runs) == 15
     rows = tuning.read_tuning(tmp_path / "out" / "tuning.csv")
     assert len(rows) == 15 and {r["original"] for r in rows} == {"b" * 16}
+
+
+def test_backdoor_selection_score_is_the_h_mean_of_clean_acc_and_the_asr_drop():
+    from backdoor_cifar10 import selection_score
+    # 2 * 78 * 98 / (78 + 98)
+    assert selection_score(dict(Acc=78.0, ASR_original=99.7, ASR=1.7)) == pytest.approx(86.8636,
+                                                                                          abs=1e-4)
+    assert selection_score(dict(Acc=78.0, ASR_original=99.7, ASR=99.9)) == 0.0  # no drop
