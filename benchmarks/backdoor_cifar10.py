@@ -20,7 +20,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -33,6 +33,7 @@ from taskforget.apis import checkpoint_path, work_root  # noqa: E402
 from taskforget.checkpoint import write_json_atomic, write_text_atomic  # noqa: E402
 from taskforget.cli import run_or_load  # noqa: E402
 from taskforget.evaluation import h_mean  # noqa: E402
+from taskforget.ledger import Ledger  # noqa: E402
 from taskforget.request import CONFIG_ROOT, compose_method  # noqa: E402
 from taskforget.tasks.backdoor import BadNetsAttack, Trigger  # noqa: E402
 from taskforget.tasks.backdoor.config import prepare_backdoor_config  # noqa: E402
@@ -121,17 +122,34 @@ class BackdoorBench:
 
     def __init__(self, args=None):
         self.args = args
+        out = Path(args.out) if args is not None and getattr(args, "out", None) else \
+            CONFIG_ROOT.parent / "docs" / "results" / "backdoor"
+        self.ledger = Ledger(out / "runs.jsonl")  # finished points, committed
 
     def config(self, method="bae_delete", seed=0, forget=(VALIDATION_SIZE,), **overrides):
         return defense_config(int(forget[0]), method, **{"randomness.seed": seed, **overrides})
 
+    def lookup(self, cfg: Config) -> Tuple[str, Optional[str], Optional[dict]]:
+        """(defense name, its settings hash, its record in the ledger or None); no hash while
+        the poisoned model is missing."""
+        poisoned = checkpoint_path(cfg, "original")
+        if not poisoned.is_file():
+            return cfg.defense_name, None, None
+        key = defense_hash(cfg, str(poisoned))
+        return cfg.defense_name, key, self.ledger.get(cfg.defense_name, key)
+
     def unlearn(self, cfg: Config) -> dict:
+        name, key, record = self.lookup(cfg)
+        if record is not None:
+            return record
         try:
             report = defend(cfg, str(checkpoint_path(cfg, "original")))
+            metrics = dict(report["metrics"], **{"H-Mean": selection_score(report["metrics"])})
+            record = dict(metrics=metrics, wall_time_s=report.get("total_time_s"))
         except FloatingPointError as exc:  # a NaN loss: a result (the point scores 0)
-            return dict(metrics={}, missing=f"{cfg.defense_name} diverged ({exc})")
-        metrics = dict(report["metrics"], **{"H-Mean": selection_score(report["metrics"])})
-        return dict(metrics=metrics, wall_time_s=report.get("total_time_s"))
+            record = dict(metrics={}, missing=f"{name} diverged ({exc})")
+        self.ledger.put(name, key, record)
+        return record
 
 
 def table(results: dict, sizes) -> str:

@@ -18,6 +18,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Optional, Tuple
 
 import numpy as np
 from mmengine.config import Config
@@ -32,13 +33,19 @@ from taskforget.apis import (  # noqa: E402
     run_name,
     work_root,
 )
-from taskforget.checkpoint import load_weights, write_json_atomic, write_text_atomic  # noqa: E402
+from taskforget.checkpoint import (  # noqa: E402
+    file_digest,
+    load_weights,
+    write_json_atomic,
+    write_text_atomic,
+)
 from taskforget.cli import run_or_load  # noqa: E402
 from taskforget.commands.audit import audit_checkpoint, audit_datasets  # noqa: E402
 from taskforget.evaluation import tables  # noqa: E402
 from taskforget.evaluation.audit import HEADLINE, Tolerances, combine, headline  # noqa: E402
 from taskforget.evaluation.audit_report import write_report  # noqa: E402
 from taskforget.evaluation.probe import extract_features, linear_probe  # noqa: E402
+from taskforget.ledger import Ledger  # noqa: E402
 from taskforget.registry import DATASETS, MODELS  # noqa: E402
 from taskforget.request import compose_method  # noqa: E402
 
@@ -142,6 +149,8 @@ class Bench:
                         or m[1] in args.methods]
         self._audit_data = {}
         args.out.mkdir(parents=True, exist_ok=True)
+        # finished runs, committed with the tables: a new machine continues from them
+        self.ledger = Ledger(args.out / "runs.jsonl")
 
     def config(self, method="delete", seed=0, forget=("airplane",), **options) -> Config:
         cfg = compose_method(Config.fromfile(str(ROOT / BASE)), method)
@@ -161,13 +170,22 @@ class Bench:
         cfg.merge_from_dict(overrides)
         return cfg
 
-    def unlearn(self, cfg: Config) -> dict:
-        """Run the config's method (or read its result back); the record gets the run name."""
+    def lookup(self, cfg: Config) -> Tuple[str, str, Optional[dict]]:
+        """(run name, run hash, the run's record in the ledger or None)."""
         name = run_name(cfg, "forget")
-        path = work_root(cfg) / "results" / f"{name}.json"
         run_hash = build_stage_config(cfg, "forget").run_hash
+        return name, run_hash, self.ledger.get(name, run_hash)
+
+    def unlearn(self, cfg: Config, weights: bool = False) -> dict:
+        """Run the config's method (or read its result back: from the ledger, or with
+        ``weights`` from this machine's cache of the run, its checkpoint included); the record
+        gets the run name, its checkpoint's path and its schedule."""
+        name, run_hash, recorded = self.lookup(cfg)
+        path = work_root(cfg) / "results" / f"{name}.json"
         previous = json.loads(path.read_text()) if path.is_file() else {}
-        if previous.get("missing") and previous.get("config_hash") == run_hash:
+        if recorded is not None and (not weights or recorded.get("missing")):
+            record = recorded  # finished on some machine (a divergence needs no weights)
+        elif previous.get("missing") and previous.get("config_hash") == run_hash:
             record = previous  # a divergence recorded for exactly these settings
         else:
             try:
@@ -179,16 +197,26 @@ class Bench:
                 record = dict(name=name, metrics={}, missing=missing, device=device_name(),
                               config_hash=run_hash)
                 write_json_atomic(path, record)
+        if recorded is None:
+            self.ledger.put(name, run_hash, record)
         record["checkpoint"] = str(checkpoint_path(cfg, "forget"))
         record["schedule"] = schedule(cfg)
         return record
 
-    def reference(self, stage: str, forget=("airplane",)) -> dict:
+    def reference(self, stage: str, forget=("airplane",), weights: bool = False) -> dict:
         """The original or the retrain model evaluated beside the original (H-Mean); its time
-        is the training time tools/train.py recorded. Quick mode trains them first."""
+        is the training time tools/train.py recorded. Quick mode trains them first. Read back
+        from the ledger (keyed by the training run's hash; the weights' digest must match when
+        they are on this machine) unless ``weights`` are needed."""
         cfg = self.config("delete", forget=forget)
         ckpt = checkpoint_path(cfg, stage)
         results = work_root(cfg) / "results"
+        name, key = self.reference_name(stage, forget), build_stage_config(cfg, stage).run_hash
+        recorded = self.ledger.get(name, key)
+        if recorded is not None and (
+                recorded.get("weights_digest") == file_digest(ckpt) if ckpt.is_file()
+                else not weights):
+            return dict(recorded, checkpoint=str(ckpt))
         if not ckpt.is_file():
             if not self.args.quick:
                 return dict(name=ckpt.stem, metrics={}, missing=(
@@ -197,15 +225,14 @@ class Bench:
                         list(forget)).replace(" ", "") if stage == "retrain" else "")))
             run_or_load(cfg, stage)
         # the original is scored once per forget request (its Acc_ft is that class's)
-        path = results / (f"eval_{ckpt.stem}.json" if stage == "retrain" else
-                          f"eval_{ckpt.stem}_{forget_tag(cfg)}.json")
-        record = run_or_load(cfg, "test", checkpoint=str(ckpt), name=path.stem)
+        record = run_or_load(cfg, "test", checkpoint=str(ckpt), name=name)
         trained = results / f"{ckpt.stem}.json"
         record["wall_time_s"] = (json.loads(trained.read_text()).get("wall_time_s")
                                  if trained.is_file() else None)
         if stage == "original":
             record["metrics"].pop("H-Mean", None)
-        record.update(checkpoint=str(ckpt), schedule="-")
+        record.update(checkpoint=str(ckpt), schedule="-", weights_digest=file_digest(ckpt))
+        self.ledger.put(name, key, record)
         return record
 
     # ---- sections -------------------------------------------------------------------------
@@ -213,16 +240,24 @@ class Bench:
         """Every method at its selected setting (configs/_base_/tuned/) on the reported classes
         x seeds; mean ± std over all of them, H-Mean ranks, and the paper side by side."""
         records = []
+
+        def add(record, cfg=None, **tags):
+            """Keep a run's record, audited at once (while its weights are here)."""
+            records.append(dict(record, **tags))
+            if "missing" not in record:
+                self.audit(record, tags["forget_class"], cfg)
+
         for cls in REPORTED:
             forget = (cls,)
-            records += [dict(self.reference(stage, forget), row=f"{stage.title()} model",
-                             seed=0, forget_class=cls) for stage in ("original", "retrain")]
+            for stage in ("original", "retrain"):
+                add(self.reference(stage, forget), row=f"{stage.title()} model", seed=0,
+                    forget_class=cls)
             for row, method in self.methods:
                 slow = method in SLOW or "(D_r)" in row
                 seeds = self.args.seeds[:self.args.slow_seeds] if slow else self.args.seeds
                 for seed in seeds:
-                    records.append(dict(self.unlearn(self.config(method, seed, forget)),
-                                        row=row, seed=seed, forget_class=cls))
+                    cfg = self.config(method, seed, forget)
+                    add(self.unlearn(cfg), cfg, row=row, seed=seed, forget_class=cls)
         self.write("table1", records, f"Table 1 shape: forget one class, each of "
                    f"{', '.join(REPORTED)} (never used for tuning), every method at its "
                    "selected setting (tuning.md); rank = H-Mean rank among all methods / among "
@@ -248,14 +283,14 @@ class Bench:
             record, cls = audits[r["name"]], r["forget_class"]
             if record is None:
                 continue
-            retrain = audits.get(self.reference_name("retrain", cls))
+            retrain = audits.get(self.reference_name("retrain", (cls,)))
             pair = dict(model=record, **({"retrain": retrain} if retrain else {}))
             joint = combine(pair, Tolerances())
             rows.append(dict(row=r["row"], metrics=headline(joint),
                              verdict=joint["verdict"]["indistinguishable"]))
             if (r["row"] in dict(self.methods) and r.get("seed") == self.args.seeds[0]
                     and cls == REPORTED[0]):
-                original = audits.get(self.reference_name("original", cls))
+                original = audits.get(self.reference_name("original", (cls,)))
                 if original:
                     pair["original"] = original
                 write_report(combine(pair, Tolerances()), self.args.out / "audit" / r["name"],
@@ -338,9 +373,10 @@ class Bench:
                    "(`model.frozen=['head']`), only the feature extractor unlearns; seed 0")
 
     def probe(self):
-        refs = [("Original model", self.reference("original")),
-                ("Retrain model", self.reference("retrain"))]
-        refs += [(row, self.unlearn(self.config(method, 0))) for row, method in self.methods]
+        refs = [("Original model", self.reference("original", weights=True)),
+                ("Retrain model", self.reference("retrain", weights=True))]
+        refs += [(row, self.unlearn(self.config(method, 0), weights=True))
+                 for row, method in self.methods]
         lines = ["| model | forget-class probe recall (%) ↓ | remaining-class probe acc. (%) | "
                  "forget-vs-rest probe AUC ↓ |", "|---|---|---|---|"]
         csv_rows = ["model,forget_recall,remain_acc,forget_auc"]
@@ -363,10 +399,11 @@ class Bench:
     def tsne(self):
         from sklearn.manifold import TSNE
         plt = tables._plt()
-        shown = [("Original", self.reference("original")),
-                 ("Retrain", self.reference("retrain")),
-                 ("DELETE", self.unlearn(self.config(None, 0))),
-                 ("Boundary Shrink", self.unlearn(self.config("boundary_shrink", 0)))]
+        shown = [("Original", self.reference("original", weights=True)),
+                 ("Retrain", self.reference("retrain", weights=True)),
+                 ("DELETE", self.unlearn(self.config(None, 0), weights=True)),
+                 ("Boundary Shrink", self.unlearn(self.config("boundary_shrink", 0),
+                                                  weights=True))]
         shown = [s for s in shown if "missing" not in s[1]]
         fig, axes = plt.subplots(1, len(shown), figsize=(4.5 * len(shown), 4.5), squeeze=False)
         for ax, (title, record) in zip(axes[0], shown):
@@ -387,22 +424,33 @@ class Bench:
         plt.close(fig)
 
     # ---- helpers --------------------------------------------------------------------------
-    def reference_name(self, stage: str, cls: str) -> str:
+    def reference_name(self, stage: str, forget) -> str:
         """The results name of :meth:`reference`'s record."""
-        cfg = self.config("delete", forget=(cls,))
+        cfg = self.config("delete", forget=tuple(forget))
         stem = checkpoint_path(cfg, stage).stem
         return f"eval_{stem}" if stage == "retrain" else f"eval_{stem}_{forget_tag(cfg)}"
 
-    def audit(self, record: dict, cls: str) -> dict:
-        """The audit of one run's model alone (:data:`AUDIT`), cached in
-        ``results/<run>_audit.json`` by the run's config hash and the audit's settings."""
-        cfg = self.config("delete", forget=(cls,))
-        results = work_root(cfg) / "results"
-        run_hash = json.loads((results / f"{record['name']}.json").read_text())["config_hash"]
-        return audit_checkpoint(cfg, record["checkpoint"],
-                                results / f"{record['name']}_audit.json",
-                                dict(run=run_hash, max_per_class=self.audit_per_class()),
-                                lambda: self.audit_data(cls), **AUDIT)
+    def audit(self, record: dict, cls: str, cfg: Optional[Config] = None) -> Optional[dict]:
+        """The audit of one run's model alone (:data:`AUDIT`): read back from the ledger (keyed
+        by the run's hash and the audit's settings), else computed on the run's checkpoint,
+        cached in ``results/<run>_audit.json`` and recorded. When the weights are not on this
+        machine, ``cfg`` (the run's config) is run again for them; without it, None."""
+        base = self.config("delete", forget=(cls,))
+        name = f"{record['name']}_audit"
+        identity = dict(run=record["config_hash"], max_per_class=self.audit_per_class())
+        key = dict(identity=identity, settings=AUDIT)
+        recorded = self.ledger.get(name, key)
+        if recorded is not None:
+            return recorded
+        checkpoint = record["checkpoint"]
+        if not Path(checkpoint).is_file():
+            if cfg is None:
+                return None
+            checkpoint = self.unlearn(cfg, weights=True)["checkpoint"]
+        result = audit_checkpoint(base, checkpoint, work_root(base) / "results" / f"{name}.json",
+                                  identity, lambda: self.audit_data(cls), **AUDIT)
+        self.ledger.put(name, key, result)
+        return result
 
     def audit_per_class(self):
         return None if self.args.quick else AUDIT_PER_CLASS  # quick: the quick data as is

@@ -33,12 +33,14 @@ benchmarks/face_yaleb.py on identities 5 and 9; ids 0, 3, 7 are reported), ``seg
 ``backdoor`` (every defense of benchmarks/backdoor_cifar10.py on the 5x5 trigger's poisoned
 model; 3x3 and 7x7 are reported; H-Mean of clean Acc and the drop in ASR, tie-break Acc).
 
-Resumable across sessions: ``<out>/tuning.csv`` is rewritten after every point, with the digest of
-the original model it was measured on (``original``), and a point already in it for the same
-original is read back, not run again. The original is trained by a fixed-seed command
-(``train_hint``, with the thread count pinned: the order of floating-point sums follows it) whose
-rerun gives the same weights, so a new machine retrains it and continues the committed search;
-points measured on another original are run again.
+Resumable across machines: every point is a run of the protocol benchmark, recorded in its
+committed ledger (``<out>/runs.jsonl``, :class:`taskforget.ledger.Ledger`) under the run's hash,
+which covers its settings and the bytes of the original it starts from; a recorded point is read
+back, not run again. The original is trained by a fixed-seed command (``train_hint``, with the
+thread count pinned: the order of floating-point sums follows it) whose rerun gives the same
+weights, so a new machine retrains it and continues the committed search (points of another
+original are other runs). ``tuning.csv`` is rewritten after every point, with the digest of the
+original (``original``).
 
 Writes ``<out>/tuning.csv`` (every point with its scores), ``<out>/tuning.md`` (the selected
 setting per method beside its grid) and ``configs/_base_/tuned/<protocol config stem>.py``
@@ -284,12 +286,12 @@ class Point:
         return out
 
 
-# what identifies a point in tuning.csv (with the original it was measured on)
+# what identifies a point in tuning.csv
 POINT_KEY = ("method", "class", "lr", "norm", "knob", "epochs")
 
 
 class NotCached(LookupError):
-    """A point an offline search needs is not in tuning.csv."""
+    """A point an offline search needs is not in the ledger."""
 
 
 def read_tuning(path: Path) -> list:
@@ -312,18 +314,16 @@ def point_key(row: dict) -> tuple:
 
 class Search:
     """The search of one protocol. ``rows``: the points this search used, in order; ``table``:
-    every point of tuning.csv by :func:`point_key` (those read back and those run); ``original``:
-    the digest of the original model the points are measured on."""
+    the same by :func:`point_key` (tuning.csv); ``original``: the digest of the original model
+    the points are measured on."""
 
     def __init__(self, args):
         self.args = args
         self.protocol = PROTOCOLS[args.protocol]
         self.bench = self.protocol.bench(args)
         self.rows = []
+        self.table = {}
         self.offline = False  # True: only read points back (NotCached when one is missing)
-        csv_path = args.out / "tuning.csv"
-        self.table = ({point_key(r): r for r in read_tuning(csv_path)}
-                      if csv_path.is_file() else {})
         self.original = self.original_digest()
 
     def original_digest(self) -> Optional[str]:
@@ -339,25 +339,9 @@ class Search:
         name = self.protocol.knobs[method][0] if knob is not None else None
         return Point(method, forget_class, phase, epochs, lr, norm, knob, knob_name=name)
 
-    def cached(self, point: Point) -> Optional[dict]:
-        """The point's row in tuning.csv when it was measured on this original."""
-        row = self.table.get(point_key(dict(
-            method=point.method, **{"class": point.forget_class}, lr=point.lr,
-            norm=point.norm, knob=point.knob, epochs=point.epochs)))
-        if row is not None and row.get("status") in ("ok", "diverged") \
-                and row.get("original") == self.original:
-            return row
-        return None
-
     def run(self, point: Point) -> dict:
-        """The point's scores: its row in tuning.csv, or a (cached) run, after which the csv
-        is rewritten."""
-        row = self.cached(point)
-        if row is not None:
-            self.rows.append(dict(row, phase=point.phase))
-            return self.rows[-1]
-        if self.offline:
-            raise NotCached(point.suffix())
+        """The point's scores (its run, read back from the ledger when recorded there); the
+        csv is rewritten after it. Offline, a point not in the ledger raises NotCached."""
         cfg = self.bench.config(point.method, 0, (point.forget_class,),
                                 **point.overrides(self.args.quick,
                                                   self.protocol.eval_overrides))
@@ -366,11 +350,14 @@ class Search:
                                  if k in cfg.model})
             if point.knob is None:  # the quick check keeps every point at one epoch
                 cfg.merge_from_dict({"forget.train_cfg.max_epochs": 1})
-        if self.args.plan:
+        recorded = self.bench.lookup(cfg)[2]
+        if recorded is None and self.offline:
+            raise NotCached(point.suffix())
+        if self.args.plan and recorded is None:
             print(f"[plan] {point.method} {point.forget_class} {point.phase} {point.suffix()}")
             record = dict(metrics={}, planned=True)
         else:
-            record = self.bench.unlearn(cfg)
+            record = recorded if self.args.plan else self.bench.unlearn(cfg)
         m = record.get("metrics", {})
         status = ("planned" if record.get("planned") else
                   "diverged" if record.get("missing") else "ok")
@@ -552,7 +539,7 @@ def main(argv=None):
         search.offline = method not in methods
         if search.offline and args.plan:
             continue
-        print(f"[tuning] {method}" + (" (from tuning.csv)" if search.offline else ""),
+        print(f"[tuning] {method}" + (" (from the ledger)" if search.offline else ""),
               flush=True)
         try:
             selected[method] = search.search(method)

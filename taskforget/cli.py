@@ -246,9 +246,11 @@ def run_stage(cfg: Config, stage: str, launcher: str = "none", checkpoint: Optio
     if stage != "test":
         runner.train()
         wall_time = runner.message_hub.get_info("train_time_s")
-    record = dict(name=name, metrics=runner.test(), wall_time_s=wall_time)
+    record = dict(name=name, metrics=runner.test(), wall_time_s=wall_time,
+                  config_hash=stage_cfg.run_hash)
     if runner.rank == 0:
         path = write_results(record["metrics"], stage_cfg, record["name"], wall_time)
+        record = json.loads(path.read_text())  # what a cached read gives back
         print(markdown_table([record]))
         print(f"results: {path}")
     if dist.is_initialized():

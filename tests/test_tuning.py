@@ -13,6 +13,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import tuning  # noqa: E402
 
+from taskforget.ledger import Ledger  # noqa: E402
 from taskforget.request import compose_method  # noqa: E402
 
 
@@ -210,16 +211,26 @@ def test_shipped_segmentation_settings_until_searched():
 
 
 class SurfaceBench:
-    """Bench's ``config``/``unlearn`` with ``surface`` for scores; checks, at every run, that
-    tuning.csv already holds every earlier point (a killed search keeps them)."""
+    """Bench's ``config``/``lookup``/``unlearn`` with ``surface`` for scores and a real ledger;
+    a run's key stands for its hash (``original``: the weights it starts from). Checks, at every
+    run, that tuning.csv already holds every earlier point (a killed search keeps them)."""
 
-    def __init__(self, csv_path, original):
-        self.csv_path, self.original, self.runs = csv_path, original, []
+    def __init__(self, tmp_path, original):
+        self.csv_path = tmp_path / "out" / "tuning.csv"
+        self.ledger = Ledger(tmp_path / "out" / "runs.jsonl")
+        self.original, self.runs = original, []
 
     def config(self, method, seed, forget, **overrides):
         return dict(method=method, forget=forget[0], **overrides)
 
+    def lookup(self, cfg):
+        name = f"{cfg['method']}_{cfg['forget']}{cfg['run_suffix']}"
+        return name, self.original, self.ledger.get(name, self.original)
+
     def unlearn(self, cfg):
+        name, key, recorded = self.lookup(cfg)
+        if recorded is not None:
+            return recorded
         rows = tuning.read_tuning(self.csv_path) if self.csv_path.is_file() else []
         assert sum(r["original"] == self.original for r in rows) == len(self.runs)
         self.runs.append(cfg)
@@ -229,21 +240,22 @@ class SurfaceBench:
                              norm="eval" if cfg.get("model.norm_eval") else "train",
                              knob=cfg.get("model.alpha"))
         scores = surface(point)
-        if scores["status"] == "diverged":
-            return dict(metrics={}, missing="diverged")
-        return dict(metrics={"H-Mean": scores["H-Mean"], "Acc_rt": scores["Acc_rt"]},
-                    wall_time_s=2.0)
+        record = dict(metrics={}, missing="diverged") if scores["status"] == "diverged" else \
+            dict(metrics={"H-Mean": scores["H-Mean"], "Acc_rt": scores["Acc_rt"]},
+                 wall_time_s=2.0)
+        self.ledger.put(name, key, record)
+        return record
 
 
 def surface_search(tmp_path, original):
     args = tuning.parse_args(["--out", str(tmp_path / "out"), "--tuned-config",
                               str(tmp_path / "tuned.py"), "--classes", "cat"])
     s = tuning.Search(args)
-    s.bench, s.original = SurfaceBench(tmp_path / "out" / "tuning.csv", original), original
+    s.bench, s.original = SurfaceBench(tmp_path, original), original
     return s
 
 
-def test_the_search_resumes_from_the_csv_measured_on_the_same_original(tmp_path):
+def test_the_search_resumes_from_the_committed_ledger(tmp_path):
     first = surface_search(tmp_path, "a" * 16)
     selected = first.search("delete")
     assert len(first.bench.runs) == 10 + 2 + 3
@@ -252,19 +264,18 @@ def test_the_search_resumes_from_the_csv_measured_on_the_same_original(tmp_path)
     assert sum(r["status"] == "diverged" for r in rows) == 2  # lr 1e-2, both modes
     assert next(r for r in rows if r["lr"] == 1e-3 and r["norm"] == "train"
                 and r["epochs"] == 5)["H-Mean"] == pytest.approx(80 - 4 + 0.5)
+    assert len(Ledger(tmp_path / "out" / "runs.jsonl")) == 15
     # a new machine, the same original: every point is read back, nothing runs
     again = surface_search(tmp_path, "a" * 16)
     assert again.search("delete") == selected and again.bench.runs == []
     assert [r["phase"] for r in again.rows].count("full") == 3
-    # a method with no point there is not selected from the csv alone
+    # a method with no point there is not selected from the ledger alone
     again.offline = True
     with pytest.raises(tuning.NotCached):
         again.search("random_label")
-    # another original: the points are measured again and replace the old ones
+    # another original: other runs, measured again
     other = surface_search(tmp_path, "b" * 16)
     assert other.search("delete") == selected and len(other.bench.runs) == 15
-    rows = tuning.read_tuning(tmp_path / "out" / "tuning.csv")
-    assert len(rows) == 15 and {r["original"] for r in rows} == {"b" * 16}
 
 
 def test_backdoor_selection_score_is_the_h_mean_of_clean_acc_and_the_asr_drop():
