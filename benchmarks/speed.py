@@ -26,6 +26,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from taskforget.apis import build_stage_config, checkpoint_path
+from taskforget.checkpoint import write_text_atomic
 from taskforget.cli import run_stage
 from taskforget.registry import MODELS
 from taskforget.request import compose_method
@@ -93,6 +94,8 @@ def main():
     p.add_argument("--out", default="docs/results/speed.md")
     args = p.parse_args()
     cfg = compose_method(Config.fromfile(args.config), "delete")  # its tuned schedule
+    # evaluate once, after unlearning (the wall time excludes evaluation either way)
+    cfg.merge_from_dict({"forget.train_cfg.val_interval": 10_000})
     init_default_scope(cfg.default_scope)
     opt = cfg.forget.optim_wrapper.optimizer
     schedule = (f"{cfg.forget.train_cfg.max_epochs} epochs {opt.type} lr {opt.lr:.1e}, batch "
@@ -130,8 +133,7 @@ def main():
         f"Step times are medians of {steps['repeats']} interleaved repeats over "
         f"{steps['batches']} forget batches. The machine is shared and noisy; compare the "
         "ratios, not the absolute times.", ""])
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(report)
+    write_text_atomic(args.out, report)
     print(report)
 
 
