@@ -454,8 +454,31 @@ class Search:
             diverged = sum(r["status"] == "diverged" for r in rows)
             lines.append(f"| {method} | {describe(method, setting, protocol.knobs)} | {h:.2f} | "
                          f"{a:.2f} | {len(rows)} ({diverged}) |")
-        lines += ["", "Every point: `tuning.csv`."]
+        lines += ["", "Each method's points (score = mean H-Mean; `diverged` scores 0; the "
+                  "selected one in bold). Every point with all its metrics: `tuning.csv`."]
+        for method, setting in selected.items():
+            lines += ["", f"**{method}**", ""] + self.grid(method, setting)
         return "\n".join(lines) + "\n"
+
+    def grid(self, method: str, selected: tuple) -> list:
+        """Markdown rows of one method's points: a setting per row (lr or knob, then batch-norm
+        mode and epochs), its score."""
+        settings = {}
+        for r in self.rows:
+            if r["method"] == method:
+                settings.setdefault((r["lr"], r["norm"], r["knob"], r["epochs"]), []).append(r)
+        lines = ["| setting | epochs | score |", "|---|---|---|"]
+        for setting, rows in sorted(settings.items(), key=lambda kv: (
+                kv[0][3] or 0, kv[0][2] or 0, kv[0][0] or 0, str(kv[0][1]))):
+            lr, norm, knob, epochs = setting
+            name = (f"{self.protocol.knobs[method][0]} {knob:.1e}" if knob is not None
+                    else f"lr {lr:.1e}, batch norm {norm}")
+            score = ("diverged" if all(r["status"] == "diverged" for r in rows)
+                     else f"{self.score(rows)[0]:.2f}")
+            bold = "**" if setting == selected else ""
+            lines.append(f"| {bold}{name}{bold} | {epochs if epochs else '-'} | "
+                         f"{bold}{score}{bold} |")
+        return lines
 
 
 def midpoints(grid, best) -> list:

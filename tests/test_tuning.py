@@ -80,6 +80,11 @@ def test_knob_method_and_the_written_settings(search, tmp_path):
     csv_rows = (tmp_path / "out" / "tuning.csv").read_text().splitlines()
     assert len(csv_rows) == 1 + len(runs)
     assert sum(",diverged" in r for r in csv_rows) == 4  # lr 1e-2, both modes, both classes
+    report = (tmp_path / "out" / "tuning.md").read_text()
+    # 80 - 10 * |-3.5 + 3.4| + 0.1 * 20, the selected point in bold; a diverged setting named
+    assert "| **lr 3.2e-04, batch norm train** | 20 | **81.00** |" in report
+    assert "| lr 1.0e-02, batch norm eval | 5 | diverged |" in report
+    assert "| **alpha 3.2e-07** | - | **79.00** |" in report  # 80 - 10 * |-6.5 + 6.4|
     # the written settings are a config the protocol composes with
     tuned = Config.fromfile(str(tmp_path / "tuned.py"))
     cfg = Config.fromfile(str(ROOT / "configs" / "cls_cifar10_resnet20_cpu.py"))
