@@ -289,3 +289,41 @@ def test_backdoor_selection_score_is_the_h_mean_of_clean_acc_and_the_asr_drop():
     assert selection_score(dict(Acc=78.0, ASR_original=99.7, ASR=1.7)) == pytest.approx(86.8636,
                                                                                           abs=1e-4)
     assert selection_score(dict(Acc=78.0, ASR_original=99.7, ASR=99.9)) == 0.0  # no drop
+
+
+def test_backdoor_points_are_recorded_in_the_ledger_and_read_back(tmp_path, monkeypatch):
+    import backdoor_cifar10
+
+    reports = []
+
+    def defend(cfg, checkpoint):
+        reports.append(cfg.defense_name)
+        if cfg.forget.optim_wrapper.optimizer.lr > 1e-3:
+            raise FloatingPointError("loss became nan at epoch 1, iteration 2: lower the lr")
+        return dict(metrics=dict(ASR=1.7, ASR_original=99.7, ASR_clean=2.0, Acc=78.0),
+                    total_time_s=5.0)
+
+    monkeypatch.setattr(backdoor_cifar10, "defend", defend)
+    args = tuning.parse_args(["--protocol", "backdoor", "--out", str(tmp_path / "out")])
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "original.pth").write_bytes(b"poisoned weights")
+
+    def point(bench, lr):
+        return bench.config("nc_delete", 0, (5,), work_root=str(tmp_path / "w"),
+                            run_suffix=f"_tune_lr{lr:.1e}",
+                            **{"forget.optim_wrapper.optimizer.lr": lr})
+
+    bench = backdoor_cifar10.BackdoorBench(args)
+    assert bench.lookup(point(bench, 1e-4))[2] is None
+    record = bench.unlearn(point(bench, 1e-4))
+    assert record["metrics"]["H-Mean"] == pytest.approx(86.8636, abs=1e-4)
+    assert "missing" in bench.unlearn(point(bench, 1e-2))
+    assert reports == ["nc_delete_tune_lr1.0e-04", "nc_delete_tune_lr1.0e-02"]
+    # a new machine with the same poisoned weights: both read back from the committed ledger
+    again = backdoor_cifar10.BackdoorBench(args)
+    assert again.unlearn(point(again, 1e-4)) == record
+    assert "missing" in again.unlearn(point(again, 1e-2)) and len(reports) == 2
+    # other poisoned weights: another run
+    (tmp_path / "w" / "original.pth").write_bytes(b"other weights")
+    again.unlearn(point(again, 1e-4))
+    assert len(reports) == 3
