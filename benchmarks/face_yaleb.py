@@ -77,9 +77,34 @@ def cached(cfg, stage, name, checkpoint=None):
     return dict(record, wall_time_s=trained.get("wall_time_s"))
 
 
-def method_config(cfg, method, bn_train=False):
-    """The protocol ``cfg`` with the row's method fragment and its schedule overrides."""
+def tuned_fragments(config: str) -> set:
+    """The method fragments with a selected setting for the protocol ``config``
+    (``configs/_base_/tuned/<its stem>.py``, written by benchmarks/tuning.py)."""
+    path = ROOT / "configs" / "_base_" / "tuned" / f"{Path(config).stem}.py"
+    return set(Config.fromfile(str(path)).get("method_settings") or {}) if path.is_file() \
+        else set()
+
+
+def default_rows(tuned: set) -> list:
+    """The rows run by default: a tuned method once, at its selected setting (its first row);
+    an untuned one as before (every row but NegativeGradient at 3e-4, which diverges)."""
+    rows, seen = [], set()
+    for row, (fragment, _) in METHODS.items():
+        if fragment in tuned:
+            if fragment not in seen:
+                rows.append(row)
+        elif row != "NegativeGradient":
+            rows.append(row)
+        seen.add(fragment)
+    return rows
+
+
+def method_config(cfg, method, bn_train=False, tuned=frozenset()):
+    """The protocol ``cfg`` with the row's method fragment and its schedule overrides; a
+    fragment in ``tuned`` keeps its selected setting (the row's overrides are not applied)."""
     fragment, schedule = METHODS[method]
+    if fragment in tuned:
+        schedule = {}
     cfg = compose_method(copy.deepcopy(cfg), fragment)
     if bn_train:
         cfg.model.norm_eval = False
@@ -141,7 +166,7 @@ def audit_section(args, cfg, out: Path) -> Path:
                 for stage in ("retrain", "original")}
         models = {"original": refs["original"], "retrain": refs["retrain"]}
         for method in args.methods:
-            mc = method_config(c, method, args.bn_train)
+            mc = method_config(c, method, args.bn_train, args.tuned)
             mc.merge_from_dict({"randomness.seed": args.seeds[0]})
             weights = checkpoint_path(mc, "forget")
             models[method] = one(weights, weights.stem)
@@ -188,8 +213,8 @@ def main():
     p.add_argument("--forget", type=int, nargs="+", default=[0, 3, 7],
                    help="forget identities (class ids of the target group), one run each")
     p.add_argument("--methods", nargs="+", choices=list(METHODS),
-                   default=[m for m in METHODS if m != "NegativeGradient"],
-                   help="default: all but NegativeGradient at 3e-4, which diverges (NaN)")
+                   help="default: each tuned method once at its selected setting, the untuned "
+                        "rows but NegativeGradient at 3e-4 (it diverges)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0],
                    help="seeds of the unlearning runs (the original and retrain models are "
                         "seed 0's); the summary pools identities x seeds, the per-identity "
@@ -203,6 +228,8 @@ def main():
     p.add_argument("--audit-only", action="store_true",
                    help="only audit the checkpoints already on disk (trains nothing)")
     args = p.parse_args()
+    args.tuned = tuned_fragments(args.config)
+    args.methods = args.methods or default_rows(args.tuned)
     out = ROOT / args.out
     out.mkdir(parents=True, exist_ok=True)
     cfg = Config.fromfile(str(ROOT / args.config))
@@ -227,7 +254,7 @@ def benchmark(args, cfg, out: Path) -> None:
         records.append(cached(c, "retrain", f"retrain_{tag}"))
         for method in args.methods:
             for seed in args.seeds:
-                mc = method_config(c, method, args.bn_train)
+                mc = method_config(c, method, args.bn_train, args.tuned)
                 mc.merge_from_dict({"randomness.seed": seed})  # copy() shares nested dicts
                 record = cached(mc, "forget", f"{method}_{tag}" + (
                     "_bntrain" if args.bn_train else "") + (f"_seed{seed}" if seed else ""))
@@ -241,7 +268,7 @@ def benchmark(args, cfg, out: Path) -> None:
         figure = None if args.no_gradcam else gradcam_for_config(c, {
             "original": str(checkpoint_path(c, "original")),
             "retrain": str(checkpoint_path(c, "retrain")),
-            "DELETE": str(checkpoint_path(method_config(c, "DELETE", args.bn_train),
+            "DELETE": str(checkpoint_path(method_config(c, "DELETE", args.bn_train, args.tuned),
                                           "forget"))},
             out / f"{args.name}_gradcam_{tag}.png")
         sections.append(
