@@ -2,6 +2,7 @@
 reported (issue #12). Resumable: every grid point is a cached run (``run_or_load``).
 
     python benchmarks/tuning.py --plan          # the runs it would make, with their count
+    python benchmarks/tuning.py --report        # the tables from the ledger alone
     python benchmarks/tuning.py                 # run (or read back) the whole search
     python benchmarks/tuning.py --methods delete random_label --classes cat
     python benchmarks/tuning.py --quick         # tiny model and data: checks the code
@@ -223,6 +224,9 @@ def parse_args(argv=None):
                                                 "protocol's benchmark reports)")
     p.add_argument("--classes", nargs="+", help="validation classes (default: the protocol's)")
     p.add_argument("--plan", action="store_true", help="list the runs, run nothing")
+    p.add_argument("--report", action="store_true",
+                   help="write tuning.md/.csv and the tuned settings from the ledger alone, run "
+                        "nothing (e.g. after tuning processes that ran side by side)")
     p.add_argument("--quick", action="store_true", help="tiny model and data (checks the code; "
                                                         "cls_cifar10 only)")
     p.add_argument("--work-dir", help="work root (default: the protocol benchmark's)")
@@ -556,10 +560,10 @@ def main(argv=None):
         sys.exit(f"the original model is missing: {search.protocol.train_hint}")
     methods = args.methods or search.protocol.methods()
     selected = {}
-    # every protocol method is selected from tuning.csv where its search is complete there;
+    # every protocol method is selected from the ledger where its search is complete there;
     # only the requested ones run points
     for method in dict.fromkeys([*search.protocol.methods(), *methods]):
-        search.offline = method not in methods
+        search.offline = args.report or method not in methods
         if search.offline and args.plan:
             continue
         print(f"[tuning] {method}" + (" (from the ledger)" if search.offline else ""),
@@ -574,7 +578,9 @@ def main(argv=None):
     if args.plan:
         planned = sum(r["status"] == "planned" for r in search.rows)
         print(f"[plan] {planned} runs to make, {len(search.rows) - planned} read back from "
-              f"tuning.csv (original {search.original})")
+              f"the ledger (original {search.original})")
+    else:  # the points of searches not complete yet, too
+        search.write(selected)
 
 
 if __name__ == "__main__":
