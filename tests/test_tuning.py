@@ -344,3 +344,17 @@ def test_face_rows_run_a_tuned_method_once_at_its_selected_setting():
     untuned = face_yaleb.method_config(cfg, "RandomLabel")
     assert untuned.forget.optim_wrapper.optimizer.lr == 3e-4  # the shared untuned schedule
     assert untuned.run_suffix == "_lr0.0003_ep20"
+
+
+def test_report_writes_the_tables_from_the_ledger_alone(tmp_path, monkeypatch):
+    surface_search(tmp_path, "a" * 16).search("delete")  # a tuning process recorded DELETE
+    bench = SurfaceBench(tmp_path, "a" * 16)
+    monkeypatch.setattr(tuning.PROTOCOLS["cls_cifar10"], "bench", lambda args: bench)
+    monkeypatch.setattr(tuning.Search, "original_digest", lambda self: "a" * 16)
+    tuning.main(["--report", "--classes", "cat", "--out", str(tmp_path / "out"),
+                 "--tuned-config", str(tmp_path / "tuned.py")])
+    assert bench.runs == []  # nothing ran
+    report = (tmp_path / "out" / "tuning.md").read_text()
+    assert "| delete | lr 3.2e-04, batch norm train, 20 epochs | 81.00 | 70.00 | 15 (2) |" in report
+    tuned = (tmp_path / "tuned.py").read_text()
+    assert "delete=dict(" in tuned and "random_label" not in tuned  # not searched: not selected
