@@ -32,6 +32,7 @@ from mmengine.config import Config
 from taskforget.apis import checkpoint_path, config_hash, work_root
 from taskforget.checkpoint import file_digest, load_weights, write_json_atomic
 from taskforget.registry import DATASETS, MODELS
+from taskforget.request import compose_method
 
 from .config import prepare_backdoor_config
 from .poison import Trigger
@@ -166,7 +167,8 @@ def run_defense(cfg: Config, checkpoint: str, work_dir: Optional[str] = None,
     clean Acc before (``*_original``) and after, and the wall times."""
     from taskforget.cli import run_stage
 
-    cfg = prepare_backdoor_config(copy.deepcopy(cfg))
+    # the defense's tuned setting first (compose_method), so what is set below stays set
+    cfg = prepare_backdoor_config(compose_method(copy.deepcopy(cfg)))
     if work_dir is not None:
         cfg.work_root = work_dir
     name = name or cfg.get("defense_name") or cfg.model.type.lower()
