@@ -120,11 +120,9 @@ class BackdoorBench:
     """``config``/``unlearn`` of benchmarks/tuning.py on the backdoor protocol: a defense
     (``method``: its defense name) on the ``forget[0]`` x ``forget[0]`` poisoned model."""
 
-    def __init__(self, args=None):
+    def __init__(self, args):
         self.args = args
-        out = Path(args.out) if args is not None and getattr(args, "out", None) else \
-            CONFIG_ROOT.parent / "docs" / "results" / "backdoor"
-        self.ledger = Ledger(out / "runs.jsonl")  # finished points, committed
+        self.ledger = Ledger(Path(args.out) / "runs.jsonl")  # finished points, committed
 
     def config(self, method="bae_delete", seed=0, forget=(VALIDATION_SIZE,), **overrides):
         return defense_config(int(forget[0]), method, **{"randomness.seed": seed, **overrides})

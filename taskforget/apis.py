@@ -170,10 +170,13 @@ def validate_config(cfg: Config) -> None:
 
 
 def config_hash(cfg: Config) -> str:
-    """SHA-256 of a stage config's settings (where it is written excluded)."""
+    """SHA-256 of a config's settings (where it is written excluded; so are the methods'
+    ``method_settings`` and ``method_defaults``: a run holds its own, composed into its model
+    and schedule, and the other methods' are not part of it)."""
     settings = {k: v for k, v in cfg.to_dict().items()
                 if k not in ("work_dir", "work_root", "experiment_name", "launcher", "resume",
-                             "load_from", "run_hash", "custom_hooks")}
+                             "load_from", "run_hash", "custom_hooks", "method_settings",
+                             "method_defaults")}
     settings["custom_hooks"] = [h for h in cfg.get("custom_hooks", []) if h.get("type") not in (
         "ExportWeightsHook", "CheckpointDigestHook", "TrustedResumeHook")]
     text = json.dumps(settings, sort_keys=True, default=str)
@@ -223,9 +226,8 @@ def build_stage_config(cfg: Config, stage: str, checkpoint: Optional[str] = None
         for key in ("train_dataloader", "train_cfg", "optim_wrapper", "param_scheduler",
                     "val_dataloader", "val_cfg", "val_evaluator"):
             cfg.pop(key, None)
-    # composed into cfg.model and the schedule above; the other methods' settings (and, for a
-    # training stage, which method is composed) are not part of this run
-    for key in ("pretrain", "forget", "forget_dataloader", "method_settings", "method_defaults",
+    # which method is composed is not part of a training stage
+    for key in ("pretrain", "forget", "forget_dataloader",
                 *(("method", "method_type") if stage in ("original", "retrain") else ())):
         cfg.pop(key, None)
     train_cfg = cfg.get("train_cfg") or {}

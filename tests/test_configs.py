@@ -144,3 +144,18 @@ def test_method_names_match_the_field_s_spelling():
                                      "InfluenceUnlearn", "LearnToUnlearn")] == [
         "delete", "random_label", "salun", "scrub", "finetune", "influence",
         "learn_to_unlearn"]
+
+
+def test_a_defense_s_hash_ignores_the_other_defenses_tuned_settings(tmp_path):
+    from taskforget.tasks.backdoor.defense import defense_hash
+    suspect = tmp_path / "suspect.pth"
+    suspect.write_bytes(b"weights")
+
+    def key(settings):
+        cfg = Config.fromfile(str(ROOT / "configs" / "backdoor_cifar10_k3_nc.py"))
+        cfg.method_settings = settings
+        return defense_hash(compose_method(cfg), str(suspect))
+
+    nad = {"nad": dict(forget=dict(optim_wrapper=dict(optimizer=dict(lr=1e-5))))}
+    own = {"nc_delete": dict(forget=dict(optim_wrapper=dict(optimizer=dict(lr=1e-5))))}
+    assert key({}) == key(nad) != key(own)

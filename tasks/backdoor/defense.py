@@ -157,12 +157,8 @@ def recover_trigger(cfg: Config, checkpoint: str, root: Path, reuse: bool = True
 
 
 def defense_hash(cfg: Config, checkpoint: str) -> str:
-    """What a defense report depends on: the config's settings (composed: the other defenses'
-    tuned settings are not part of it) and the suspect's bytes."""
-    own = copy.deepcopy(cfg)
-    for key in ("method_settings", "method_defaults"):
-        own.pop(key, None)
-    return hashlib.sha256((config_hash(own) + file_digest(checkpoint)).encode()).hexdigest()
+    """What a defense report depends on: the config's settings and the suspect's bytes."""
+    return hashlib.sha256((config_hash(cfg) + file_digest(checkpoint)).encode()).hexdigest()
 
 
 def run_defense(cfg: Config, checkpoint: str, work_dir: Optional[str] = None,
