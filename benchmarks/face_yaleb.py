@@ -36,22 +36,15 @@ from taskforget.request import compose_method  # noqa: E402
 from taskforget.tasks.face import identity_table  # noqa: E402
 from taskforget.tasks.face.gradcam import gradcam_for_config  # noqa: E402
 
-# Forget-set-only methods of Table S12. DELETE runs the config as it is (its schedule and
-# temperature were chosen by benchmarks/face_sweep.py on validation identities 5 and 9, not
-# reported here); the baselines share one untuned schedule: SGD momentum 0.9, lr 3e-4 (DELETE's
-# first setting, chosen on identity 0), 20 epochs, batch 16, the same D_f augmentation. An
-# entry's overrides (lr, epochs, temperature, D_f pipeline) also name its runs.
-BASELINE = dict(lr=3e-4, epochs=20)
-METHODS = {  # row: (method fragment, schedule overrides)
-    "DELETE": ("delete", {}),
-    # the best setting with the paper's augmentation (yaleb_sweep.md), before forget_pipeline
-    "DELETE (train aug)": ("delete", dict(lr=1e-4, epochs=20, temperature=4.0,
-                                          pipeline="train")),
-    "RandomLabel": ("random_label", BASELINE),
-    "NegativeGradient": ("negative_gradient", BASELINE),
-    "BoundaryShrink": ("boundary_shrink", BASELINE),
-    # Negative Gradient diverges at 3e-4; its recommended lr (shared/methods.md):
-    "NegativeGradient@1e-5": ("negative_gradient", dict(BASELINE, lr=1e-5)),
+# The forget-set-only methods of Table S12 (row: method fragment), each at its setting selected
+# by the one tuning rule on validation identities 5 and 9 (`benchmarks/tuning.py --protocol
+# face_yaleb` writes configs/_base_/tuned/face_yaleb_id0.py, which the protocol inherits); a
+# method not searched yet runs at its fragment's own setting and its row says "untuned".
+METHODS = {
+    "DELETE": "delete", "Random Label": "random_label", "Negative Gradient": "negative_gradient",
+    "Boundary Shrink": "boundary_shrink", "Boundary Expand": "boundary_expand",
+    "Influence Unlearn": "influence", "Learn to Unlearn": "learn_to_unlearn",
+    "Bad Teacher": "bad_teacher", "SalUn": "salun",
 }
 COLUMNS = ("Acc_f", "Acc_r", "Acc_ft", "Acc_rt", "H-Mean", "MIA")
 # The audit (taskforget/evaluation/audit.py) of each model alone on the evaluation data as it
@@ -85,39 +78,16 @@ def tuned_fragments(config: str) -> set:
         else set()
 
 
-def default_rows(tuned: set) -> list:
-    """The rows run by default: a tuned method once, at its selected setting (its first row);
-    an untuned one as before (every row but NegativeGradient at 3e-4, which diverges)."""
-    rows, seen = [], set()
-    for row, (fragment, _) in METHODS.items():
-        if fragment in tuned:
-            if fragment not in seen:
-                rows.append(row)
-        elif row != "NegativeGradient":
-            rows.append(row)
-        seen.add(fragment)
-    return rows
+def row_label(method: str, tuned) -> str:
+    """The table row of ``method``, marked when its fragment has no selected setting."""
+    return method if METHODS[method] in tuned else f"{method} (untuned)"
 
 
-def method_config(cfg, method, bn_train=False, tuned=frozenset()):
-    """The protocol ``cfg`` with the row's method fragment and its schedule overrides; a
-    fragment in ``tuned`` keeps its selected setting (the row's overrides are not applied)."""
-    fragment, schedule = METHODS[method]
-    if fragment in tuned:
-        schedule = {}
-    cfg = compose_method(copy.deepcopy(cfg), fragment)
-    if bn_train:
-        cfg.model.norm_eval = False
-    keys = dict(lr="forget.optim_wrapper.optimizer.lr", epochs="forget.train_cfg.max_epochs",
-                temperature="model.temperature", pipeline="forget_dataloader.dataset.pipeline")
-    values = dict(schedule)
-    if "pipeline" in values:
-        values["pipeline"] = cfg[f"{schedule['pipeline']}_pipeline"]
-    cfg.merge_from_dict({keys[k]: v for k, v in values.items()})
-    tags = dict(lr="lr", epochs="ep", temperature="T", pipeline="")
-    cfg.run_suffix = ("_bntrain" if bn_train else "") + "".join(
-        f"_{tags[k]}{v:g}" if k != "pipeline" else f"_{v}aug" for k, v in schedule.items())
-    return cfg
+def method_config(cfg, method):
+    """The protocol ``cfg`` with the row's method fragment (at its selected setting when the
+    protocol's tuned file holds one, else the fragment's own); its runs are named by the
+    fragment."""
+    return compose_method(copy.deepcopy(cfg), METHODS[method])
 
 
 def summary(rows_by_method):
@@ -166,15 +136,16 @@ def audit_section(args, cfg, out: Path) -> Path:
                 for stage in ("retrain", "original")}
         models = {"original": refs["original"], "retrain": refs["retrain"]}
         for method in args.methods:
-            mc = method_config(c, method, args.bn_train, args.tuned)
+            mc = method_config(c, method)
             mc.merge_from_dict({"randomness.seed": args.seeds[0]})
             weights = checkpoint_path(mc, "forget")
-            models[method] = one(weights, weights.stem)
-            if models[method] is not None and fid == args.forget[0]:
-                pair = {"model": models[method],
+            label = row_label(method, args.tuned)
+            models[label] = one(weights, weights.stem)
+            if models[label] is not None and fid == args.forget[0]:
+                pair = {"model": models[label],
                         **{k: v for k, v in refs.items() if v is not None}}
                 write_report(combine(pair, Tolerances()),
-                             out / f"{args.name}_audit" / weights.stem, model_name=method)
+                             out / f"{args.name}_audit" / weights.stem, model_name=label)
         for row, record in models.items():
             if record is None:
                 continue
@@ -212,9 +183,8 @@ def main():
     p.add_argument("--pretrain-config", default="configs/face_yaleb_pretrain.py")
     p.add_argument("--forget", type=int, nargs="+", default=[0, 3, 7],
                    help="forget identities (class ids of the target group), one run each")
-    p.add_argument("--methods", nargs="+", choices=list(METHODS),
-                   help="default: each tuned method once at its selected setting, the untuned "
-                        "rows but NegativeGradient at 3e-4 (it diverges)")
+    p.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS),
+                   help="rows (default: every method of Table S12)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0],
                    help="seeds of the unlearning runs (the original and retrain models are "
                         "seed 0's); the summary pools identities x seeds, the per-identity "
@@ -222,14 +192,10 @@ def main():
     p.add_argument("--no-gradcam", action="store_true", help="skip the Grad-CAM figures")
     p.add_argument("--name", default="yaleb", help="file stem under --out")
     p.add_argument("--out", default="docs/results/face")
-    p.add_argument("--bn-train", action="store_true",
-                   help="unlearn with batch-norm statistics updated on D_f (official DELETE; "
-                        "the config's norm_eval=True keeps them): rows and files get _bntrain")
     p.add_argument("--audit-only", action="store_true",
                    help="only audit the checkpoints already on disk (trains nothing)")
     args = p.parse_args()
     args.tuned = tuned_fragments(args.config)
-    args.methods = args.methods or default_rows(args.tuned)
     out = ROOT / args.out
     out.mkdir(parents=True, exist_ok=True)
     cfg = Config.fromfile(str(ROOT / args.config))
@@ -243,7 +209,8 @@ def benchmark(args, cfg, out: Path) -> None:
     start = time.time()
     pre = Config.fromfile(str(ROOT / args.pretrain_config))
     pretrain = cached(pre, "original", "pretrain")
-    rows = {m: [] for m in ["original", "retrain", *args.methods]}
+    labels = {m: row_label(m, args.tuned) for m in args.methods}
+    rows = {name: [] for name in ["original", "retrain", *labels.values()]}
     sections = []
     for fid in args.forget:
         c = cfg.copy()
@@ -254,11 +221,11 @@ def benchmark(args, cfg, out: Path) -> None:
         records.append(cached(c, "retrain", f"retrain_{tag}"))
         for method in args.methods:
             for seed in args.seeds:
-                mc = method_config(c, method, args.bn_train, args.tuned)
-                mc.merge_from_dict({"randomness.seed": seed})  # copy() shares nested dicts
-                record = cached(mc, "forget", f"{method}_{tag}" + (
-                    "_bntrain" if args.bn_train else "") + (f"_seed{seed}" if seed else ""))
-                rows[method].append(record)
+                mc = method_config(c, method)
+                mc.merge_from_dict({"randomness.seed": seed})
+                record = cached(mc, "forget", f"{METHODS[method]}_{tag}"
+                                + (f"_seed{seed}" if seed else ""))
+                rows[labels[method]].append(record)
                 if seed == args.seeds[0]:
                     records.append(record)
         rows["original"].append(records[0])
@@ -268,8 +235,7 @@ def benchmark(args, cfg, out: Path) -> None:
         figure = None if args.no_gradcam else gradcam_for_config(c, {
             "original": str(checkpoint_path(c, "original")),
             "retrain": str(checkpoint_path(c, "retrain")),
-            "DELETE": str(checkpoint_path(method_config(c, "DELETE", args.bn_train, args.tuned),
-                                          "forget"))},
+            "DELETE": str(checkpoint_path(method_config(c, "DELETE"), "forget"))},
             out / f"{args.name}_gradcam_{tag}.png")
         sections.append(
             f"### Forget {tag} ({dataset.identities[fid]})\n\n"

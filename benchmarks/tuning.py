@@ -119,7 +119,7 @@ def _face_build(method: str) -> Config:
 def _face_methods() -> list:
     """The method fragments benchmarks/face_yaleb.py runs (its rows, deduplicated)."""
     from face_yaleb import METHODS as FACE_ROWS
-    return list(dict.fromkeys(fragment for fragment, _ in FACE_ROWS.values()))
+    return list(dict.fromkeys(FACE_ROWS.values()))
 
 
 def _backdoor_bench(args):
@@ -186,7 +186,7 @@ PROTOCOLS = {
         config=FACE_CONFIG, task="face", validation=[5, 9], methods=_face_methods,
         bench=lambda args: ProtocolBench(args, _face_build),
         evaluation="evaluation on every train + test image of the 10 target identities",
-        budget={"forget": (10, 40)},
+        budget={"forget": (10, 40)}, knobs={"influence": KNOBS["influence"]},
         train_hint="OMP_NUM_THREADS=2 python tools/train.py configs/face_yaleb_pretrain.py && "
                    "OMP_NUM_THREADS=2 python "
                    f"tools/train.py {FACE_CONFIG}"),

@@ -20,6 +20,7 @@ from mmengine.config import Config
 from taskforget.checkpoint import file_digest, write_json_atomic, write_text_atomic
 from taskforget.datasets import resolve_forget_classes
 from taskforget.datasets.data_root import PROJECT_ROOT
+from taskforget.engine.optim import resolve_precision
 from taskforget.errors import ConfigError, check_number
 from taskforget.evaluation import MIA_CONVENTION
 from taskforget.request import compose_method, method_name
@@ -236,6 +237,8 @@ def build_stage_config(cfg: Config, stage: str, checkpoint: Optional[str] = None
         for key in ("val_dataloader", "val_cfg", "val_evaluator"):
             cfg.pop(key, None)
     name = run_name(cfg, "forget" if stage == "test" else stage)
+    # bf16 autocast only where it is native; elsewhere fp32, recorded in the run's settings
+    resolve_precision(cfg)
     validate_config(cfg)
     # The run's identity: its settings and the bytes of the weights it starts from.
     parents = [cfg.model.get(k) for k in ("original_checkpoint", "checkpoint")]

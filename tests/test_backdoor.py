@@ -178,6 +178,9 @@ def _tiny_config(tmp_path, poison=True) -> Config:
         "default_hooks.logger.interval": 1000,
         "log_level": "WARNING",
     })
+    # the tests pin their own schedule: the protocol's tuned settings (rewritten by
+    # benchmarks/tuning.py for the real models) would otherwise replace it
+    cfg.method_settings = {}
     return prepare_backdoor_config(cfg)
 
 
@@ -208,8 +211,10 @@ def test_defend_drives_asr_down(poisoned, tmp_path):
     cfg.defense.recover = "neural_cleanse"  # Neural Cleanse detects the target and recovers
     report = run_defense(cfg, ckpt, work_dir=str(tmp_path), name="delete")
     m = report["metrics"]
-    # measured over 5 seeds x {1,2} threads: the target's anomaly index 1.95-19 (threshold
-    # NC_THRESHOLD[True]); ASR 99.5-100 -> 0.0-12.5; clean Acc moves by -3.8 to +3.1 points
+    # measured over 5 seeds x {1,2} threads (bf16 autocast, a CPU with native bf16): the
+    # target's anomaly index 1.95-19 (threshold NC_THRESHOLD[True]); ASR 99.5-100 -> 0.0-12.5;
+    # clean Acc moves by -3.8 to +3.1 points. In fp32 (an AVX2-only AMD EPYC, 5 seeds x 1
+    # thread + 3 seeds x 2 threads, at this schedule): ASR 99.5-100 -> 0.0-3.2, Acc -5.1 to +0.4
     assert report["backdoor_detected"] and report["flagged"] == 3
     # the defense must cut the attack's success at least by a factor of three
     assert m["ASR_original"] > 80 and m["ASR"] < m["ASR_original"] / 3

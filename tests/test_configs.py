@@ -122,6 +122,27 @@ def test_a_run_s_identity_ignores_the_settings_of_methods_it_does_not_run(tmp_pa
     assert hashes({}, "random_label")["original"] == base["original"]
 
 
+def test_bf16_autocast_only_where_bf16_is_native(tmp_path, monkeypatch):
+    """A CPU without native bf16 (AVX2 only: emulated, ~33x slower) trains in fp32; the
+    precision is part of the run's settings, so its runs never read back bf16 runs."""
+    from taskforget.engine import optim
+
+    cfg = Config.fromfile(str(ROOT / "configs" / "cls_cifar10_resnet20_cpu.py"))
+    cfg.merge_from_dict({"work_root": str(tmp_path)})
+    built = {}
+    for native in (True, False):
+        monkeypatch.setattr(optim, "native_bf16", lambda native=native: native)
+        built[native] = {stage: build_stage_config(cfg, stage)
+                         for stage in ("original", "forget", "test")}
+    for stage in ("original", "forget"):
+        assert built[True][stage].optim_wrapper.type == "BF16OptimWrapper"
+        assert built[False][stage].optim_wrapper.type == "OptimWrapper"
+        assert built[True][stage].run_hash != built[False][stage].run_hash
+    assert cfg.pretrain.optim_wrapper.type == "BF16OptimWrapper"  # the experiment is untouched
+    # evaluation has no optimizer: the same run on both machines, for the same weights
+    assert built[True]["test"].run_hash == built[False]["test"].run_hash
+
+
 def test_a_backdoor_defense_gets_its_tuned_setting_over_its_own_model():
     cfg = Config.fromfile(str(ROOT / "configs" / "backdoor_cifar10_k3_nad.py"))
     cfg.method_settings = {"nad": dict(model=dict(norm_eval=True), forget=dict(

@@ -329,21 +329,20 @@ def test_backdoor_points_are_recorded_in_the_ledger_and_read_back(tmp_path, monk
     assert len(reports) == 3
 
 
-def test_face_rows_run_a_tuned_method_once_at_its_selected_setting():
+def test_face_rows_run_each_method_at_its_selected_setting():
     import face_yaleb
 
-    assert face_yaleb.default_rows(set()) == ["DELETE", "DELETE (train aug)", "RandomLabel",
-                                              "BoundaryShrink", "NegativeGradient@1e-5"]
-    assert face_yaleb.default_rows({"delete", "negative_gradient"}) == [
-        "DELETE", "RandomLabel", "NegativeGradient", "BoundaryShrink"]
+    assert tuning.PROTOCOLS["face_yaleb"].methods() == list(face_yaleb.METHODS.values())
     cfg = Config.fromfile(str(ROOT / "configs" / "face_yaleb_id0.py"))
     cfg.method_settings = {"random_label": dict(forget=dict(optim_wrapper=dict(
         optimizer=dict(lr=5e-5))))}
-    tuned = face_yaleb.method_config(cfg, "RandomLabel", tuned={"random_label"})
-    assert tuned.forget.optim_wrapper.optimizer.lr == 5e-5 and tuned.run_suffix == ""
-    untuned = face_yaleb.method_config(cfg, "RandomLabel")
-    assert untuned.forget.optim_wrapper.optimizer.lr == 3e-4  # the shared untuned schedule
-    assert untuned.run_suffix == "_lr0.0003_ep20"
+    tuned = face_yaleb.method_config(cfg, "Random Label")
+    assert tuned.forget.optim_wrapper.optimizer.lr == 5e-5 and tuned.model.type == "RandomLabel"
+    assert face_yaleb.row_label("Random Label", {"random_label"}) == "Random Label"
+    untuned = face_yaleb.method_config(cfg, "Boundary Shrink")  # its fragment's own lr
+    fragment = Config.fromfile(str(ROOT / "configs/_base_/methods/boundary_shrink.py"))
+    assert untuned.forget.optim_wrapper.optimizer.lr == fragment.forget.optim_wrapper.optimizer.lr
+    assert face_yaleb.row_label("Boundary Shrink", {"random_label"}) == "Boundary Shrink (untuned)"
 
 
 def test_report_writes_the_tables_from_the_ledger_alone(tmp_path, monkeypatch):
