@@ -5,8 +5,10 @@ precision every training stage uses (``taskforget.engine.optim.resolve_precision
     python benchmarks/precision.py --out docs/results/precision.md
 """
 import argparse
+import datetime
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -70,7 +72,8 @@ def main():
     lines += [f"| {r['network']} | {r['input']} | {r['fp32']:.3f} | {r['bf16']:.3f} | "
               f"{r['bf16'] / r['fp32']:.2f} |" for r in rows]
     lines += ["", f"Median of {args.repeats} interleaved train steps (forward, backward, SGD) "
-              "each, after one warm-up step. Command: `python benchmarks/precision.py`."]
+              f"each, after one warm-up step. Command: `python benchmarks/precision.py "
+              f"{' '.join(sys.argv[1:])}` on {datetime.date.today()}."]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

@@ -123,7 +123,7 @@ def test_a_run_s_identity_ignores_the_settings_of_methods_it_does_not_run(tmp_pa
 
 
 def test_bf16_autocast_only_where_bf16_is_native(tmp_path, monkeypatch):
-    """A CPU without native bf16 (AVX2 only: emulated, ~33x slower) trains in fp32; the
+    """A CPU without native bf16 (AVX2 only: emulated, 16-39x slower) trains in fp32; the
     precision is part of the run's settings, so its runs never read back bf16 runs."""
     from taskforget.engine import optim
 

@@ -11,7 +11,8 @@ from taskforget.registry import OPTIM_WRAPPERS
 def native_bf16() -> bool:
     """Whether this machine's training device computes bf16 natively: a CUDA GPU that supports
     it, or a CPU with AVX512-BF16 or AMX-BF16. Elsewhere (e.g. an AVX2-only CPU) bf16 is
-    emulated, measured 33x slower than fp32 for a ResNet-18 step on a 2-core AMD EPYC."""
+    emulated: a train step measured 16x (ResNet-20) to 39x (ResNet-18) slower than fp32 on a
+    2-core AMD EPYC (benchmarks/precision.py)."""
     if torch.cuda.is_available():
         return torch.cuda.is_bf16_supported()
     capabilities = torch.cpu.get_capabilities()
