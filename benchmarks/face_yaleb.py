@@ -1,13 +1,15 @@
 """Face benchmark: forget a person on real Extended Yale B (or ORL) with the paper's protocol
 shape: pretrain ResNet-18 on the first identity group, fine-tune a 10-way head on the target
 group (the original model), then per forget identity: retrain (fine-tune without it), DELETE
-and the forget-set-only baselines. Resumable: every checkpoint and result under
-work_dirs/<experiment>/ is reused when present. Writes tables and Grad-CAM figures, then
-audits every method's checkpoint beside the retrain model (<name>_audit.md, and one report per
-method for the first identity under <name>_audit/<run>/; each model's audit cached beside its
-results).
+and the forget-set-only baselines of Table S12, each at its setting selected on validation
+identities 5 and 9 (``benchmarks/tuning.py --protocol face_yaleb``). Resumable: every
+checkpoint and result under work_dirs/<experiment>/ is reused when present. Writes tables and
+Grad-CAM figures, then audits every method's checkpoint beside the retrain model
+(<name>_audit.md, and one report per method for the first identity under <name>_audit/<run>/;
+each model's audit cached beside its results).
 
     TASKFORGET_DATA=/work/data OMP_NUM_THREADS=1 python benchmarks/face_yaleb.py
+    python benchmarks/face_yaleb.py --methods DELETE "Random Label"   # some rows only
     python benchmarks/face_yaleb.py --audit-only   # audits of the checkpoints on disk only
     python benchmarks/face_yaleb.py --config configs/face_orl_id0.py \\
         --pretrain-config configs/face_orl_pretrain.py --name orl

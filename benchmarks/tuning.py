@@ -68,6 +68,7 @@ from cls_cifar10 import BASE, METHODS, QUICK_MODEL, Bench  # noqa: E402
 from taskforget.apis import checkpoint_path, device_name  # noqa: E402
 from taskforget.checkpoint import file_digest, write_text_atomic  # noqa: E402
 from taskforget.cli import run_or_load  # noqa: E402
+from taskforget.engine.optim import native_bf16  # noqa: E402
 from taskforget.request import compose_method  # noqa: E402
 
 VALIDATION = ["cat", "automobile"]  # never reported (Table 1 reports airplane, deer, ship)
@@ -187,8 +188,8 @@ PROTOCOLS = {
         bench=lambda args: ProtocolBench(args, _face_build),
         evaluation="evaluation on every train + test image of the 10 target identities",
         budget={"forget": (10, 40)}, knobs={"influence": KNOBS["influence"]},
-        train_hint="OMP_NUM_THREADS=2 python tools/train.py configs/face_yaleb_pretrain.py && "
-                   "OMP_NUM_THREADS=2 python "
+        train_hint="OMP_NUM_THREADS=1 python tools/train.py configs/face_yaleb_pretrain.py && "
+                   "OMP_NUM_THREADS=1 python "
                    f"tools/train.py {FACE_CONFIG}"),
     # seg_camvid.py reports car; an epoch is a pass over the images with the class (minutes)
     "seg_camvid": Protocol(
@@ -442,7 +443,8 @@ class Search:
         lines = [
             f"# Tuning on the validation classes ({classes}; never reported)", "",
             f"Protocol: `{protocol.config}`, seed 0, {protocol.evaluation}. Command: "
-            f"`python benchmarks/tuning.py{option}`. Machine: {device_name()}. Original model: "
+            f"`python benchmarks/tuning.py{option}`. Machine: {device_name()}, training in "
+            f"{'bf16 autocast' if native_bf16() else 'fp32 (no native bf16)'}. Original model: "
             f"digest {self.original} (`{protocol.train_hint}`; a rerun of that command "
             "continues this search).", "",
             f"Score = mean H-Mean over the classes (ties: mean {protocol.retain}); a diverged "

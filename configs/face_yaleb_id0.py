@@ -11,8 +11,8 @@ experiment = "face_yaleb"
 pretrained_encoder = "work_dirs/face_yaleb_pretrain/original.pth"
 network = dict(type="resnet18_face", num_classes=10)
 # norm_eval: batch-norm statistics stay the original model's while unlearning from one
-# person's ~50 images (updating them on D_f alone costs remaining accuracy; see
-# docs/results/face/README.md). Every method of the benchmark runs this way.
+# person's ~50 images, for a method with no selected setting; the tuning searches the mode for
+# every method (each tuned method on Yale B selected train mode: docs/results/face/tuning.md).
 model = dict(network=network, adapter=dict(type="ClassificationAdapter"))
 method = "delete"  # configs/_base_/methods/<name>.py; --method NAME picks another one
 method_defaults = dict(norm_eval=True)
