@@ -176,10 +176,12 @@ def run(args) -> dict:
         rows.append(dict(method=method, score=fq["score"],
                          null=null_score(u_confs, r_confs), epsilons=fq["epsilons"].tolist(),
                          median_epsilon=float(np.median(fq["epsilons"])),
+                         median_confidence=float(np.median(u_confs)),
                          capped=float(np.mean(fq["epsilons"] >= EPSILON_CAP)),
                          ra_ratio=ra / mean["Acc_r"], ta_ratio=ta / mean["Acc_rt"],
                          final=final_score(fq["score"], ra, mean["Acc_r"], ta, mean["Acc_rt"])))
     result = dict(models=args.models, examples=int(r_confs.shape[1]), quick=args.quick,
+                  retrain_median_confidence=float(np.median(r_confs)),
                   max_finite_epsilon=fq["max_finite_epsilon"], bins=fq["bins"],
                   retrain_mean=mean, rows=rows, work_root=str(work_root(base)))
     write_report(args, result)
@@ -188,16 +190,20 @@ def run(args) -> dict:
 
 def write_report(args, result: dict) -> None:
     lines = ["| method | forgetting quality F ↑ | null F (same N) | median eps | % at cap | "
-             "RA_U/RA_R | TA_U/TA_R | final score ↑ |", "|---|---|---|---|---|---|---|---|"]
+             "median confidence (retrain) | RA_U/RA_R | TA_U/TA_R | final score ↑ |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         lines.append(f"| {r['method']} | {r['score']:.3f} | {r['null']:.3f} | "
                      f"{r['median_epsilon']:.2f} | {100 * r['capped']:.1f} | "
+                     f"{r['median_confidence']:.2f} ({result['retrain_median_confidence']:.2f}) | "
                      f"{r['ra_ratio']:.3f} | {r['ta_ratio']:.3f} | {r['final']:.3f} |")
     note = (f"N = {result['models']} retrained and {result['models']} unlearned models, "
             f"{result['examples']} forget training images. Resolution: the largest finite "
             f"epsilon is {result['max_finite_epsilon']:.2f}; bins (lower edge, points): "
             f"{result['bins']}. Null F: the same estimator with the 2N models shuffled between "
-            "the sides (a perfect unlearner's expected score at this N).")
+            "the sides (a perfect unlearner's expected score at this N). Median confidence: the "
+            "logit-scaled confidence log p_y - log(1 - p_y) of the forget images, over every "
+            "image and model of the side (retrain's in brackets).")
     args.out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(args.out / "forgetting_quality.md", "\n".join(lines) + f"\n\n{note}\n")
     write_json_atomic(args.out / "forgetting_quality.json", result)
