@@ -65,7 +65,9 @@ def main():
             + "---|" * (5 + 3 * len(args.val_ids)) + "\n"
             + "\n".join(r for _, r in rows) + f"\n\nBest mean H-Mean: {best}\n\n"
             f"Command: `python benchmarks/face_sweep.py {' '.join(sys.argv[1:])}` (SGD "
-            "momentum 0.9, batch 16, norm_eval, one seed).\n")
+            "momentum 0.9, batch 16, one seed; batch norm "
+            f"{'frozen' if method_config(base, 'DELETE').model.norm_eval else 'in train mode'}: "
+            "DELETE's selected mode, else the protocol's default).\n")
     out = ROOT.parent / args.out
     out.write_text(text)
     print(text)

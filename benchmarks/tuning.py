@@ -118,9 +118,9 @@ def _face_build(method: str) -> Config:
 
 
 def _face_methods() -> list:
-    """The method fragments benchmarks/face_yaleb.py runs (its rows, deduplicated)."""
+    """The method fragments benchmarks/face_yaleb.py runs (one per row)."""
     from face_yaleb import METHODS as FACE_ROWS
-    return list(dict.fromkeys(FACE_ROWS.values()))
+    return list(FACE_ROWS.values())
 
 
 def _backdoor_bench(args):

@@ -19,16 +19,14 @@ def native_bf16() -> bool:
     return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
 
 
-def resolve_precision(cfg) -> bool:
+def resolve_precision(cfg) -> None:
     """Train in fp32 where bf16 is not native: a ``BF16OptimWrapper`` in ``cfg.optim_wrapper``
-    becomes mmengine's plain ``OptimWrapper``. The change is part of the config, hence of the
-    run's hash and its recorded hyperparameters, so fp32 and bf16 results are never mixed.
-    Returns True when it changed the config."""
+    becomes mmengine's plain ``OptimWrapper`` (in place). The change is part of the config,
+    hence of the run's hash and its recorded hyperparameters, so fp32 and bf16 results are
+    never mixed."""
     optim = cfg.get("optim_wrapper")
-    if optim is None or optim.get("type") != "BF16OptimWrapper" or native_bf16():
-        return False
-    optim.type = "OptimWrapper"
-    return True
+    if optim is not None and optim.get("type") == "BF16OptimWrapper" and not native_bf16():
+        optim.type = "OptimWrapper"
 
 
 @OPTIM_WRAPPERS.register_module()
