@@ -30,6 +30,7 @@ from taskforget.apis import (  # noqa: E402
     checkpoint_path,
     device_name,
     forget_tag,
+    hyperparameters,
     run_name,
     work_root,
 )
@@ -195,7 +196,8 @@ class Bench:
                 missing = f"{name} diverged ({str(exc).split(':')[0]})"
                 print(f"[bench] {missing}", flush=True)
                 record = dict(name=name, metrics={}, missing=missing, device=device_name(),
-                              config_hash=run_hash)
+                              config_hash=run_hash, hyperparameters=hyperparameters(
+                                  build_stage_config(cfg, "forget")))
                 write_json_atomic(path, record)
         if recorded is None:
             self.ledger.put(name, run_hash, record)

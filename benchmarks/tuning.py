@@ -53,6 +53,7 @@ import csv
 import math
 import os
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Optional, Sequence, Tuple
@@ -65,10 +66,9 @@ sys.path.insert(0, str(ROOT))
 
 from cls_cifar10 import BASE, METHODS, QUICK_MODEL, Bench  # noqa: E402
 
-from taskforget.apis import checkpoint_path, device_name  # noqa: E402
+from taskforget.apis import checkpoint_path  # noqa: E402
 from taskforget.checkpoint import file_digest, write_text_atomic  # noqa: E402
 from taskforget.cli import run_or_load  # noqa: E402
-from taskforget.engine.optim import native_bf16  # noqa: E402
 from taskforget.request import compose_method  # noqa: E402
 
 VALIDATION = ["cat", "automobile"]  # never reported (Table 1 reports airplane, deer, ship)
@@ -203,7 +203,7 @@ PROTOCOLS = {
                      train_cfg=dict(max_epochs=3), optim_wrapper=dict(optimizer=dict(lr=1e-4)))),
                  "random_label": dict(forget=dict(
                      train_cfg=dict(max_epochs=3), optim_wrapper=dict(optimizer=dict(lr=1e-3))))},
-        train_hint=f"OMP_NUM_THREADS=2 python tools/train.py {SEG_CONFIG}"),
+        train_hint=f"OMP_NUM_THREADS=1 python tools/train.py {SEG_CONFIG}"),
     # backdoor_cifar10.py reports the 3x3 and 7x7 models; a "class" is a trigger size; an
     # epoch is a pass over the 2,500 held-out images (and their stamped copies): seconds
     "backdoor": Protocol(
@@ -317,6 +317,20 @@ def point_key(row: dict) -> tuple:
     return tuple(_cell(row.get(k)) for k in POINT_KEY)
 
 
+# the training precision a point's record names by its optimizer wrapper
+PRECISION = {"OptimWrapper": "fp32", "BF16OptimWrapper": "bf16 autocast"}
+
+
+def recorded_machines(rows) -> str:
+    """The devices and training precisions the points' own records name (not the machine that
+    writes the report), e.g. ``"cpu x1 threads, fp32 (119 points)"``."""
+    counts = Counter((r.get("device") or "device not recorded",
+                      r.get("precision") or "precision not recorded")
+                     for r in rows if r.get("status") != "planned")
+    return "; ".join(f"{device}, {precision} ({n} point{'s' * (n != 1)})"
+                     for (device, precision), n in sorted(counts.items())) or "no points yet"
+
+
 class Search:
     """The search of one protocol. ``rows``: the points this search used, in order; ``table``:
     the same by :func:`point_key` (tuning.csv); ``original``: the digest of the original model
@@ -369,7 +383,9 @@ class Search:
         row = dict(method=point.method, **{"class": point.forget_class}, phase=point.phase,
                    lr=point.lr, norm=point.norm, knob=point.knob, epochs=point.epochs,
                    **{c: m.get(c) for c in self.protocol.metrics},
-                   time_s=record.get("wall_time_s"), status=status, original=self.original)
+                   time_s=record.get("wall_time_s"), status=status, original=self.original,
+                   device=record.get("device"),
+                   precision=PRECISION.get(record.get("hyperparameters", {}).get("optim_wrapper")))
         self.rows.append(row)
         if not self.args.plan:
             self.table[point_key(row)] = row
@@ -443,8 +459,8 @@ class Search:
         lines = [
             f"# Tuning on the validation classes ({classes}; never reported)", "",
             f"Protocol: `{protocol.config}`, seed 0, {protocol.evaluation}. Command: "
-            f"`python benchmarks/tuning.py{option}`. Machine: {device_name()}, training in "
-            f"{'bf16 autocast' if native_bf16() else 'fp32 (no native bf16)'}. Original model: "
+            f"`python benchmarks/tuning.py{option}`. Points run on: {recorded_machines(self.rows)}."
+            " Original model: "
             f"digest {self.original} (`{protocol.train_hint}`; a rerun of that command "
             "continues this search).", "",
             f"Score = mean H-Mean over the classes (ties: mean {protocol.retain}); a diverged "

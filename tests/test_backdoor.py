@@ -27,6 +27,7 @@ from taskforget.tasks.backdoor.adapter import BackdoorAdapter
 from taskforget.tasks.backdoor.config import prepare_backdoor_config
 from taskforget.tasks.backdoor.defense import load_clean_holdout, pixel_model, run_defense
 from taskforget.tasks.backdoor.recovery import anomaly_index, baeraser_recover, flag_label, paste
+from tests.helpers import pin_own_schedule
 
 torch.set_num_threads(1)
 # preload=False: decode only the sampled images, not the whole split
@@ -178,10 +179,7 @@ def _tiny_config(tmp_path, poison=True) -> Config:
         "default_hooks.logger.interval": 1000,
         "log_level": "WARNING",
     })
-    # the tests pin their own schedule: the protocol's tuned settings (rewritten by
-    # benchmarks/tuning.py for the real models) would otherwise replace it
-    cfg.method_settings = {}
-    return prepare_backdoor_config(cfg)
+    return prepare_backdoor_config(pin_own_schedule(cfg))
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import pytest
 from mmengine.config import Config
 
 from taskforget.cli import run_stage
+from tests.helpers import pin_own_schedule
 
 CONFIG = "configs/face_yaleb_id0.py"
 
@@ -41,10 +42,7 @@ def trained(tmp_path_factory):
         "model.norm_eval": True,
         "default_hooks.logger.interval": 1000,
     })
-    # this run's own schedule: the protocol's tuned settings (benchmarks/tuning.py, for the
-    # pretrained ResNet-18) would replace it
-    cfg.method_settings = {}
-    return cfg, run_stage(cfg, "original")
+    return pin_own_schedule(cfg), run_stage(cfg, "original")
 
 
 def test_delete_forgets_one_identity_and_keeps_the_others(trained):

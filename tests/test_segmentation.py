@@ -26,6 +26,7 @@ from taskforget.tasks.segmentation import (
     tiny_segnet,
 )
 from taskforget.tasks.segmentation.visualize import voc_palette
+from tests.helpers import pin_own_schedule
 
 CAMVID_CLASSES = ("sky", "building", "pole", "road", "pavement", "tree", "signsymbol", "fence",
                   "car", "pedestrian", "bicyclist")
@@ -274,7 +275,7 @@ def _tiny_experiment(tmp_path, **overrides):
         "pretrain.param_scheduler": [], "forget.train_cfg": dict(max_epochs=10, val_interval=10),
         "forget.optim_wrapper": dict(type="OptimWrapper", optimizer=dict(lr=0.05)),
         "default_hooks.logger.interval": 100, **overrides})
-    return cfg
+    return pin_own_schedule(cfg)
 
 
 def test_short_real_run_forgets_car(tmp_path):

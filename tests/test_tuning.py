@@ -224,6 +224,7 @@ class SurfaceBench:
         self.csv_path = tmp_path / "out" / "tuning.csv"
         self.ledger = Ledger(tmp_path / "out" / "runs.jsonl")
         self.original, self.runs = original, []
+        self.optim_wrapper = "OptimWrapper"
 
     def config(self, method, seed, forget, **overrides):
         return dict(method=method, forget=forget[0], **overrides)
@@ -248,6 +249,9 @@ class SurfaceBench:
         record = dict(metrics={}, missing="diverged") if scores["status"] == "diverged" else \
             dict(metrics={"H-Mean": scores["H-Mean"], "Acc_rt": scores["Acc_rt"]},
                  wall_time_s=2.0)
+        # as Bench records them: the device, and the precision by the optimizer wrapper
+        record.update(device="cpu x1 threads",
+                      hyperparameters=dict(optim_wrapper=self.optim_wrapper))
         self.ledger.put(name, key, record)
         return record
 
@@ -355,5 +359,12 @@ def test_report_writes_the_tables_from_the_ledger_alone(tmp_path, monkeypatch):
     assert bench.runs == []  # nothing ran
     report = (tmp_path / "out" / "tuning.md").read_text()
     assert "| delete | lr 3.2e-04, batch norm train, 20 epochs | 81.00 | 70.00 | 15 (2) |" in report
+    # the machine line is what the points' records name, not the machine writing the report
+    assert "Points run on: cpu x1 threads, fp32 (15 points)." in report
+    mixed = [dict(device="cpu x2 threads", precision="bf16 autocast", status="ok")] * 2 + [
+        dict(device=None, precision=None, status="diverged"), dict(status="planned")]
+    assert tuning.recorded_machines(mixed) == ("cpu x2 threads, bf16 autocast (2 points); "
+                                               "device not recorded, precision not recorded "
+                                               "(1 point)")
     tuned = (tmp_path / "tuned.py").read_text()
     assert "delete=dict(" in tuned and "random_label" not in tuned  # not searched: not selected
