@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cls_cifar10 import schedule  # noqa: E402
 
-from taskforget.apis import checkpoint_path, work_root  # noqa: E402
+from taskforget.apis import checkpoint_path, device_name, work_root  # noqa: E402
 from taskforget.checkpoint import write_json_atomic, write_text_atomic  # noqa: E402
 from taskforget.cli import run_or_load  # noqa: E402
 from taskforget.evaluation import h_mean  # noqa: E402
@@ -143,9 +143,12 @@ class BackdoorBench:
         try:
             report = defend(cfg, str(checkpoint_path(cfg, "original")))
             metrics = dict(report["metrics"], **{"H-Mean": selection_score(report["metrics"])})
-            record = dict(metrics=metrics, wall_time_s=report.get("total_time_s"))
+            # the device and the precision (hyperparameters.optim_wrapper) name the machine
+            record = dict(metrics=metrics, wall_time_s=report.get("total_time_s"),
+                          device=report.get("device"),
+                          hyperparameters=report.get("hyperparameters"))
         except FloatingPointError as exc:  # a NaN loss: a result (the point scores 0)
-            record = dict(metrics={}, missing=f"{name} diverged ({exc})")
+            record = dict(metrics={}, missing=f"{name} diverged ({exc})", device=device_name())
         self.ledger.put(name, key, record)
         return record
 

@@ -24,11 +24,12 @@ Resolution: with N models per side the largest finite epsilon is log(N - 1) (1.9
 and the score's bins stop at ceil(log(N - 1)) (2.0: four bins worth 1, 1/2, 1/4, 1/8); read F
 beside the null score (see taskforget/evaluation/privacy.py for the estimator's bias).
 
-Expected cost on 2 idle CPU cores (estimated from the demo's measured stages, not measured
-here): the original ~5 min, each retrain ~4 min with its evaluation, each DELETE run under
-1 min: N = 8 is about 45 minutes, nearly all retraining (shared by every method, and cached);
-each further method adds N unlearning runs. ``--quick`` (width-8 CNN, one epoch, N = 3, on
-a copy of 12 training / 6 test images per class in ``<work>/cifar10_tiny``) takes about 15 s.
+Measured cost (2-core AVX2-only CPU, fp32, one thread, 2026-12-05; the other core busy; see
+docs/results/forgetting_quality/README.md): the original about 23 min, each retrain model 10-12
+min, each DELETE run under 1 min, each stage's evaluation about 1.5 min: N = 6 took 1 h 50 min,
+nearly all retraining (shared by every method, and cached); each further method adds N
+unlearning runs. ``--quick`` (width-8 CNN, one epoch, N = 3, on a copy of 12 training / 6 test
+images per class in ``<work>/cifar10_tiny``) takes about 15 s.
 """
 import argparse
 import hashlib

@@ -219,6 +219,9 @@ def test_defend_drives_asr_down(poisoned, tmp_path):
     assert m["Acc"] > m["Acc_original"] - 8
     saved = json.loads((tmp_path / "defense" / "delete" / "report.json").read_text())
     assert saved["metrics"]["ASR"] == m["ASR"]
+    # the machine and the precision it trained in (the fixture's plain OptimWrapper) are kept
+    assert saved["device"].startswith("cpu") and saved["hyperparameters"]["optim_wrapper"] == \
+        "OptimWrapper"
     assert report["trigger_png"] == str(tmp_path / "recovery" / "neural_cleanse" / "trigger.png")
     assert (tmp_path / "recovery" / "neural_cleanse" / "trigger.png").is_file()
 

@@ -305,7 +305,8 @@ def test_backdoor_points_are_recorded_in_the_ledger_and_read_back(tmp_path, monk
         if cfg.forget.optim_wrapper.optimizer.lr > 1e-3:
             raise FloatingPointError("loss became nan at epoch 1, iteration 2: lower the lr")
         return dict(metrics=dict(ASR=1.7, ASR_original=99.7, ASR_clean=2.0, Acc=78.0),
-                    total_time_s=5.0)
+                    total_time_s=5.0, device="cpu x1 threads",
+                    hyperparameters=dict(optim_wrapper="OptimWrapper"))
 
     monkeypatch.setattr(backdoor_cifar10, "defend", defend)
     args = tuning.parse_args(["--protocol", "backdoor", "--out", str(tmp_path / "out")])
@@ -327,6 +328,10 @@ def test_backdoor_points_are_recorded_in_the_ledger_and_read_back(tmp_path, monk
     again = backdoor_cifar10.BackdoorBench(args)
     assert again.unlearn(point(again, 1e-4)) == record
     assert "missing" in again.unlearn(point(again, 1e-2)) and len(reports) == 2
+    # the record names the machine and the precision the report's machine line gives
+    row = dict(status="ok", device=record["device"],
+               precision=tuning.PRECISION[record["hyperparameters"]["optim_wrapper"]])
+    assert tuning.recorded_machines([row]) == "cpu x1 threads, fp32 (1 point)"
     # other poisoned weights: another run
     (tmp_path / "w" / "original.pth").write_bytes(b"other weights")
     again.unlearn(point(again, 1e-4))

@@ -197,7 +197,8 @@ def run_defense(cfg: Config, checkpoint: str, work_dir: Optional[str] = None,
               f"ASR on held-out {report['recovered_asr']:.1f}% -> {report['trigger_png']}")
     record = run_stage(cfg, "forget", checkpoint=str(checkpoint), name=name, force=force)
     report.update(metrics=record["metrics"], unlearn_time_s=record["wall_time_s"],
-                  weights=str(checkpoint_path(cfg, "forget")))
+                  weights=str(checkpoint_path(cfg, "forget")), device=record.get("device"),
+                  hyperparameters=record.get("hyperparameters"))
     report["total_time_s"] = (report.get("recovery_time_s") or 0) + (record["wall_time_s"] or 0)
     return _write(report, out_dir)
 

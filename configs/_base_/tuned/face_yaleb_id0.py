@@ -13,4 +13,8 @@ method_settings = dict(
     boundary_shrink=dict(model=dict(norm_eval=False),
         forget=dict(train_cfg=dict(max_epochs=40),
                     optim_wrapper=dict(optimizer=dict(lr=0.001)))),
+    boundary_expand=dict(model=dict(norm_eval=False),
+        forget=dict(train_cfg=dict(max_epochs=40),
+                    optim_wrapper=dict(optimizer=dict(lr=0.0031622776601683794)))),
+    influence=dict(model=dict(alpha=0.01)),
 )
