@@ -1,10 +1,13 @@
 """Accuracy against cost (issue #12 item 7): DELETE and the tuning's two best baselines at their
-selected lr and batch-norm mode for 1, 2, 5, 10 and 20 unlearning epochs, forgetting a reported
-class (airplane, seed 0): Acc_rt and H-Mean against unlearning time / retraining time, so a
-user sees what a faster schedule costs.
+selected lr and batch-norm mode for 1, 2, 5, 10 and 20 unlearning epochs (and the protocol's
+full budget), forgetting a reported class (seed 0): Acc_rt and H-Mean against unlearning time /
+retraining time, so a user sees what a faster schedule costs. Protocols (``CURVES``):
+classification (airplane; 20 epochs) and face (Yale B identity 0; 40 epochs, the retraining
+time being the fine-tuning stage's, which retraining repeats without the person).
 
     python benchmarks/cost_curve.py             # after benchmarks/tuning.py; resumable
     python benchmarks/cost_curve.py --methods delete random_label scrub
+    python benchmarks/cost_curve.py --protocol face_yaleb   # after its tuning and face_yaleb.py
     python benchmarks/cost_curve.py --quick     # tiny model and data: checks the code
 
 The settings are the protocol config's as composed (it inherits configs/_base_/tuned/, written
@@ -27,7 +30,7 @@ from mmengine.config import Config
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tuning  # noqa: E402
-from cls_cifar10 import BASE, Bench  # noqa: E402
+from cls_cifar10 import Bench  # noqa: E402
 
 from taskforget.apis import checkpoint_path, device_name  # noqa: E402
 from taskforget.checkpoint import write_text_atomic  # noqa: E402
@@ -36,7 +39,8 @@ from taskforget.evaluation import tables  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = [1, 2, 5, 10, 20]
 QUICK_EPOCHS = [1, 2, 5]
-FORGET = "airplane"  # a reported class (Table 1), never tuned on
+# protocol: (the class forgotten: a reported one, never tuned on; unlearning epochs)
+CURVES = {"cls_cifar10": ("airplane", EPOCHS), "face_yaleb": (0, [*EPOCHS, 40])}
 BASELINES = 2
 METRICS = ("Acc_ft", "Acc_rt", "H-Mean")
 # the quick check's tuning: DELETE and two cheap baselines on one class
@@ -46,6 +50,8 @@ QUICK_TUNING = ["--quick", "--classes", "cat", "--methods", "delete", "random_la
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--protocol", choices=list(CURVES), default="cls_cifar10",
+                   help="the task protocol (default cls_cifar10)")
     p.add_argument("--methods", nargs="+", help="methods (default: DELETE and the tuning's two "
                                                 "best training-based forget-set baselines)")
     p.add_argument("--epochs", nargs="+", type=int, help=f"unlearning epochs (default {EPOCHS})")
@@ -56,13 +62,18 @@ def parse_args(argv=None):
     p.add_argument("--tuned-config", help="settings file to use instead of the one the "
                                           "protocol config inherits (quick: tuning --quick's)")
     args = p.parse_args(argv)
+    protocol = tuning.PROTOCOLS[args.protocol]
+    if args.quick and args.protocol != "cls_cifar10":
+        p.error("--quick checks the classification protocol only")
     if args.quick:
         args.work_dir = args.work_dir or "work_dirs/tuning_quick"
         args.out = args.out or "work_dirs/tuning_quick/report"
         args.tuned_config = args.tuned_config or "work_dirs/tuning_quick/tuned.py"
-    args.epochs = args.epochs or (QUICK_EPOCHS if args.quick else EPOCHS)
-    args.work_dir = str(ROOT / (args.work_dir or "work_dirs/cls_cifar10_resnet20_cpu"))
-    args.out = ROOT / (args.out or "docs/results/classification")
+    args.forget = CURVES[args.protocol][0]
+    args.epochs = args.epochs or (QUICK_EPOCHS if args.quick else CURVES[args.protocol][1])
+    work_dir = args.work_dir or protocol.work_dir  # None: the protocol config's own
+    args.work_dir = str(ROOT / work_dir) if work_dir else None
+    args.out = ROOT / (args.out or f"docs/results/{protocol.task}")
     args.tuning = ROOT / args.tuning if args.tuning else args.out / "tuning.csv"
     args.tuned_config = ROOT / args.tuned_config if args.tuned_config else None
     args.max_forget_epochs = None  # read by Bench.config
@@ -112,9 +123,9 @@ def curve_rows(records: list, retrain_s) -> list:
     return rows
 
 
-def markdown(rows: list, retrain: dict, note: str) -> str:
+def markdown(rows: list, retrain: dict, note: str, forget="airplane") -> str:
     retrain_s = retrain.get("wall_time_s")
-    lines = [f"# Accuracy against cost: forget {FORGET}, seed 0", "",
+    lines = [f"# Accuracy against cost: forget {forget}, seed 0", "",
              "| method | lr | epochs | time (s) | time / retraining | Acc_ft ↓ | Acc_rt ↑ | "
              "H-Mean ↑ |", "|---|---|---|---|---|---|---|---|"]
 
@@ -160,10 +171,14 @@ def tuned_overrides(path, method) -> dict:
 
 def run(bench: Bench, method: str, epochs: int, settings: dict) -> dict:
     """The cached run of ``method`` at its selected setting for ``epochs`` epochs; at the
-    selected epoch count it is Table 1's run."""
-    cfg = bench.config(method, 0, (FORGET,), **settings)
+    selected epoch count on the classification protocol it is Table 1's run (the same Bench
+    makes both). Every other run is named ``..._cost_e<epochs>``: the face table's runs are
+    made by benchmarks/face_yaleb.py with other evaluation settings, and must not be
+    overwritten."""
+    cfg = bench.config(method, 0, (bench.args.forget,), **settings)
     selected = cfg.forget.train_cfg.max_epochs
-    if settings or epochs != selected or bench.args.quick:
+    table_run = bench.args.protocol == "cls_cifar10" and epochs == selected
+    if settings or not table_run or bench.args.quick:
         cfg.merge_from_dict({"forget.train_cfg.max_epochs": epochs,
                              "run_suffix": f"_cost_e{epochs}"})
     record = bench.unlearn(cfg)
@@ -174,34 +189,39 @@ def run(bench: Bench, method: str, epochs: int, settings: dict) -> dict:
 def main(argv=None):
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
     args = parse_args(argv)
-    bench = Bench(args)
+    protocol = tuning.PROTOCOLS[args.protocol]
+    bench = protocol.bench(args)
     if args.quick:  # the tiny original and a small search first (cached runs on a rerun)
         tuning.main(QUICK_TUNING)
-    elif not args.quick and not checkpoint_path(bench.config("delete"), "original").is_file():
-        sys.exit(f"the original model is missing: python tools/train.py {BASE}")
+    elif not checkpoint_path(bench.config("delete"), "original").is_file():
+        sys.exit(f"the original model is missing: {protocol.train_hint}")
+    searched = tuning.read_tuning(args.tuning) if args.tuning.is_file() else []
     methods = args.methods
     if methods is None:
-        if not args.tuning.is_file():
+        if not searched:
             sys.exit(f"{args.tuning} is missing: run benchmarks/tuning.py first (or name the "
                      "methods with --methods)")
-        methods = ["delete", *best_baselines(selected_scores(tuning.read_tuning(args.tuning)))]
+        methods = ["delete", *best_baselines(selected_scores(searched))]
     print(f"[cost] methods {methods}, epochs {args.epochs}", flush=True)
     records = [run(bench, m, e, tuned_overrides(args.tuned_config, m))
                for m in methods for e in args.epochs]
-    retrain = bench.reference("retrain", (FORGET,))
+    retrain = bench.reference("retrain", (args.forget,))
     rows = curve_rows(records, retrain.get("wall_time_s"))
-    note = (f"Every method at its selected lr and batch-norm mode (`{BASE}` as composed: "
-            "configs/_base_/tuned/, chosen by benchmarks/tuning.py on cat and automobile) for "
+    classes = " and ".join(map(str, dict.fromkeys(r["class"] for r in searched))) or \
+        " and ".join(map(str, protocol.validation))
+    option = "" if args.protocol == "cls_cifar10" else f" --protocol {args.protocol}"
+    note = (f"Every method at its selected lr and batch-norm mode (`{protocol.config}` as "
+            f"composed: configs/_base_/tuned/, chosen by benchmarks/tuning.py on {classes}) for "
             f"{', '.join(map(str, args.epochs))} epochs; DELETE and the two training-based "
             "forget-set baselines with the best selected mean H-Mean (tuning.csv). Time = "
             "unlearning wall time (training only); retraining = the retrain model's training "
             f"time recorded by tools/train.py. Command: `python benchmarks/cost_curve.py"
-            f"{' --quick' if args.quick else ''}`. {bench.machine(records)}.")
+            f"{option}{' --quick' if args.quick else ''}`. {bench.machine(records)}.")
     missing = [r["missing"] for r in [*records, retrain] if r.get("missing")]
     if missing:
         note += "\n\nMissing: " + "; ".join(missing)
     args.out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(args.out / "cost_curve.md", markdown(rows, retrain, note))
+    write_text_atomic(args.out / "cost_curve.md", markdown(rows, retrain, note, args.forget))
     plot(rows, retrain, args.out / "cost_curve.png")
     print(f"[cost] wrote {args.out / 'cost_curve.md'}, {args.out / 'cost_curve.png'} "
           f"({device_name()})")

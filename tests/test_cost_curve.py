@@ -70,3 +70,18 @@ def test_tuned_overrides_and_the_csv_round_trip(tmp_path):
     rows = tuning.read_tuning(csv_path)
     assert rows[0]["lr"] == 1e-3 and rows[0]["H-Mean"] == 88.5 and rows[0]["knob"] is None
     assert cost_curve.selected_scores(rows)["delete"] == pytest.approx((88.5, 80.0))
+
+
+def test_protocols_forget_a_reported_class_up_to_their_full_budget():
+    cls = cost_curve.parse_args([])
+    assert (cls.forget, cls.epochs) == ("airplane", [1, 2, 5, 10, 20])
+    assert cls.out == ROOT / "docs/results/classification"
+    assert cls.work_dir == str(ROOT / "work_dirs/cls_cifar10_resnet20_cpu")
+    face = cost_curve.parse_args(["--protocol", "face_yaleb"])
+    # identity 0 is reported, never tuned on; 40 epochs is the face search's full budget
+    assert face.forget == 0 and face.forget not in tuning.PROTOCOLS["face_yaleb"].validation
+    assert face.epochs[-1] == tuning.PROTOCOLS["face_yaleb"].budget["forget"][1] == 40
+    assert face.out == ROOT / "docs/results/face" and face.tuning == face.out / "tuning.csv"
+    assert face.work_dir is None  # the face config's own work root
+    with pytest.raises(SystemExit):
+        cost_curve.parse_args(["--protocol", "face_yaleb", "--quick"])
