@@ -373,3 +373,20 @@ def test_report_writes_the_tables_from_the_ledger_alone(tmp_path, monkeypatch):
                                                "(1 point)")
     tuned = (tmp_path / "tuned.py").read_text()
     assert "delete=dict(" in tuned and "random_label" not in tuned  # not searched: not selected
+
+
+def test_face_table_beside_the_papers_table_s12():
+    """Shares of retrain's Acc_rt and H-Mean gaps against hand-computed ones; the paper's side
+    from Table S12 (DELETE 97.67 / 98.89 = 98.77 %, H-Mean 97.33 - 97.94 = -0.61)."""
+    import face_yaleb
+
+    def runs(*pairs):
+        return [dict(metrics={"Acc_rt": a, "H-Mean": h}) for a, h in pairs]
+
+    rows = {"original": runs((99.0, 0.0)), "retrain": runs((88.0, 94.0), (92.0, 96.0)),
+            "DELETE": runs((89.1, 93.0), (89.1, 95.0)),
+            "Negative Gradient (untuned)": runs((45.0, 60.0))}
+    lines = face_yaleb.versus_paper(rows).splitlines()
+    assert lines[2] == "| DELETE | 99.0 | 98.8 | yes | -1.00 | -0.61 |"
+    assert lines[3] == "| Negative Gradient (untuned) | 50.0 | 94.7 | no | -35.00 | -3.12 |"
+    assert len(lines) == 4  # the original has no row
