@@ -17,7 +17,13 @@ method_settings = dict(
         forget=dict(train_cfg=dict(max_epochs=40),
                     optim_wrapper=dict(optimizer=dict(lr=0.0031622776601683794)))),
     influence=dict(model=dict(alpha=0.01)),
+    learn_to_unlearn=dict(model=dict(norm_eval=False),
+        forget=dict(train_cfg=dict(max_epochs=40),
+                    optim_wrapper=dict(optimizer=dict(lr=3.1622776601683795e-05)))),
     bad_teacher=dict(model=dict(norm_eval=False),
         forget=dict(train_cfg=dict(max_epochs=40),
                     optim_wrapper=dict(optimizer=dict(lr=3.1622776601683795e-05)))),
+    salun=dict(model=dict(norm_eval=False),
+        forget=dict(train_cfg=dict(max_epochs=40),
+                    optim_wrapper=dict(optimizer=dict(lr=0.001)))),
 )
