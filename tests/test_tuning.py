@@ -205,16 +205,6 @@ def test_backdoor_defenses_take_the_settings_selected_on_the_5x5_model(monkeypat
                           ).model.type == "NAD"
 
 
-def test_shipped_segmentation_settings_until_searched():
-    """Before its search the CamVid protocol runs its baselines as it did (Table S14)."""
-    path = str(ROOT / "configs" / "seg_camvid_car.py")
-    ng = compose_method(Config.fromfile(path), "negative_gradient")
-    rl = compose_method(Config.fromfile(path), "random_label")
-    assert (ng.forget.train_cfg.max_epochs, ng.forget.optim_wrapper.optimizer.lr) == (3, 1e-4)
-    assert (rl.forget.train_cfg.max_epochs, rl.forget.optim_wrapper.optimizer.lr) == (3, 1e-3)
-    assert rl.model.label_seed == 0
-
-
 class SurfaceBench:
     """Bench's ``config``/``lookup``/``unlearn`` with ``surface`` for scores and a real ledger;
     a run's key stands for its hash (``original``: the weights it starts from). Checks, at every
