@@ -7,6 +7,7 @@ method_settings = dict(
     negative_gradient=dict(model=dict(norm_eval=False),
         forget=dict(train_cfg=dict(max_epochs=3),
                     optim_wrapper=dict(optimizer=dict(lr=3.1622776601683795e-05)))),
-    # not searched yet: the protocol's own settings
-    random_label=dict(forget=dict(train_cfg=dict(max_epochs=3), optim_wrapper=dict(optimizer=dict(lr=0.001)))),
+    random_label=dict(model=dict(norm_eval=False),
+        forget=dict(train_cfg=dict(max_epochs=3),
+                    optim_wrapper=dict(optimizer=dict(lr=0.0031622776601683794)))),
 )
