@@ -321,6 +321,14 @@ def point_key(row: dict) -> tuple:
 PRECISION = {"OptimWrapper": "fp32", "BF16OptimWrapper": "bf16 autocast"}
 
 
+def record_machine(record: dict) -> dict:
+    """``{"device", "precision"}`` of a run's record (None where it does not say): the device
+    it names, and the precision its optimizer wrapper (``hyperparameters.optim_wrapper``)
+    gives."""
+    wrapper = (record.get("hyperparameters") or {}).get("optim_wrapper")
+    return dict(device=record.get("device"), precision=PRECISION.get(wrapper))
+
+
 def recorded_machines(rows) -> str:
     """The devices and training precisions the points' own records name (not the machine that
     writes the report), e.g. ``"cpu x1 threads, fp32 (119 points)"``."""
@@ -384,8 +392,7 @@ class Search:
                    lr=point.lr, norm=point.norm, knob=point.knob, epochs=point.epochs,
                    **{c: m.get(c) for c in self.protocol.metrics},
                    time_s=record.get("wall_time_s"), status=status, original=self.original,
-                   device=record.get("device"),
-                   precision=PRECISION.get(record.get("hyperparameters", {}).get("optim_wrapper")))
+                   **record_machine(record))
         self.rows.append(row)
         if not self.args.plan:
             self.table[point_key(row)] = row

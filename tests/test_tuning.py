@@ -319,9 +319,7 @@ def test_backdoor_points_are_recorded_in_the_ledger_and_read_back(tmp_path, monk
     assert again.unlearn(point(again, 1e-4)) == record
     assert "missing" in again.unlearn(point(again, 1e-2)) and len(reports) == 2
     # the record names the machine and the precision the report's machine line gives
-    row = dict(status="ok", device=record["device"],
-               precision=tuning.PRECISION[record["hyperparameters"]["optim_wrapper"]])
-    assert tuning.recorded_machines([row]) == "cpu x1 threads, fp32 (1 point)"
+    assert tuning.record_machine(record) == dict(device="cpu x1 threads", precision="fp32")
     # other poisoned weights: another run
     (tmp_path / "w" / "original.pth").write_bytes(b"other weights")
     again.unlearn(point(again, 1e-4))
