@@ -395,8 +395,8 @@ class Bench:
                 "predictions). Recall = % of forget-class images the probe assigns to the "
                 "forgotten class; AUC = the probe's forget-vs-rest score ranking. High values "
                 "mean the class is still linearly recoverable from the features.")
-        (self.args.out / "probe.md").write_text("\n".join(lines) + f"\n\n{note}\n")
-        (self.args.out / "probe.csv").write_text("\n".join(csv_rows) + "\n")
+        write_text_atomic(self.args.out / "probe.md", "\n".join(lines) + f"\n\n{note}\n")
+        write_text_atomic(self.args.out / "probe.csv", "\n".join(csv_rows) + "\n")
 
     def tsne(self):
         from sklearn.manifold import TSNE

@@ -24,6 +24,8 @@ sys.path.insert(0, str(ROOT))
 from face_yaleb import cached, method_config  # noqa: E402
 from tuning import PROTOCOLS  # noqa: E402
 
+from taskforget.checkpoint import write_text_atomic  # noqa: E402
+
 FACE = PROTOCOLS["face_yaleb"]
 
 
@@ -69,7 +71,7 @@ def main():
             f"{'frozen' if method_config(base, 'DELETE').model.norm_eval else 'in train mode'}: "
             "DELETE's selected mode, else the protocol's default).\n")
     out = ROOT.parent / args.out
-    out.write_text(text)
+    write_text_atomic(out, text)
     print(text)
 
 

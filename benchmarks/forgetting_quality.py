@@ -3,13 +3,16 @@ methods on the demo CNN, at small scale: N retrained and N unlearned models.
 
     python benchmarks/forgetting_quality.py                          # DELETE, N = 8 + 8
     python benchmarks/forgetting_quality.py --methods delete random_label --models 8
+    python benchmarks/forgetting_quality.py --methods delete delete:model.alpha=1e-4  # a variant
     python benchmarks/forgetting_quality.py --quick                  # tiny check (~1 min)
 
 What runs, each stage through ``taskforget.cli.run_or_load`` (read back when a run with the
 same settings and verified weights is on disk, so an interrupted run resumes): one original
 model (``configs/demo_cifar10_cnn.py``, its seed 0); N retrain models (seeds 0..N-1); per
 method N unlearning runs from that one original (seeds 0..N-1: batch order and the method's
-randomness, as the challenge ran the unlearning N times from one original). Then the
+randomness, as the challenge ran the unlearning N times from one original; a variant
+``NAME:KEY=VALUE[,KEY=VALUE]`` is the method with those config options, its runs named with a
+suffix made of them). Then the
 logit-scaled confidence of E forget-class training images (a seeded subset of D_f, test-time
 transforms) under every model; the retrain models' confidences are cached in
 ``<work>/confidences/retrain_<key>.npz``, the key a hash of the retrain runs' settings hashes
@@ -35,6 +38,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -47,8 +51,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from taskforget.apis import build_stage_config, checkpoint_path, work_root  # noqa: E402
 from taskforget.checkpoint import load_weights, write_json_atomic, write_text_atomic  # noqa: E402
-from taskforget.cli import run_or_load  # noqa: E402
+from taskforget.cli import parse_cfg_options, run_or_load  # noqa: E402
 from taskforget.datasets.data_root import resolve_data_root  # noqa: E402
+from taskforget.errors import ConfigError  # noqa: E402
 from taskforget.evaluation.privacy import (  # noqa: E402
     EPSILON_CAP,
     final_score,
@@ -80,7 +85,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--config", default=CONFIG)
     p.add_argument("--methods", nargs="+", default=["delete"],
-                   help="method fragments (configs/_base_/methods/NAME.py)")
+                   help="method fragments (configs/_base_/methods/NAME.py), each optionally "
+                        "with config options: NAME:KEY=VALUE[,KEY=VALUE]")
     p.add_argument("--models", type=int, help="N models per side (default 8; --quick 3)")
     p.add_argument("--examples", type=int,
                    help="forget training images scored (default 500; --quick 6)")
@@ -111,11 +117,26 @@ def tiny_cifar(dest: Path, source: str = "cifar10") -> Path:
     return dest
 
 
+def method_variant(spec: str) -> tuple:
+    """``"delete:model.alpha=1e-4"`` -> ``("delete", {"model.alpha": 1e-4}, "_model.alpha1e-4")``:
+    the method fragment, its config options and the run-name suffix that keeps the variant's
+    runs apart from the method's own (``"delete"`` -> ``("delete", {}, "")``)."""
+    method, sep, options = spec.partition(":")
+    pairs = [o for o in options.split(",") if o]
+    if sep and not pairs:
+        raise ConfigError(f"--methods {spec!r}: no option after ':'; write NAME:KEY=VALUE")
+    suffix = "".join("_" + re.sub(r"[^A-Za-z0-9.+-]", "", o) for o in pairs)
+    return method, parse_cfg_options(pairs), suffix
+
+
 def config(args, seed: int, method: str = "delete") -> Config:
+    method, options, suffix = method_variant(method)
     cfg = compose_method(Config.fromfile(str(ROOT / args.config if not Path(
         args.config).is_absolute() else args.config)), method)
     overrides = {"work_root": str(args.work_dir), "randomness.seed": seed,
-                 "forget.train_cfg.val_interval": 10_000}
+                 "forget.train_cfg.val_interval": 10_000, **options}
+    if suffix:
+        overrides["run_suffix"] = suffix
     if args.quick:
         overrides.update(QUICK, data_root=str(tiny_cifar(args.work_dir / "cifar10_tiny")))
     cfg.merge_from_dict(overrides)
@@ -169,8 +190,9 @@ def run(args) -> dict:
     rows = []
     for method in args.methods:
         runs = [run_or_load(config(args, s, method), "forget") for s in seeds]
-        u_confs = cached_confidences(args, method, [(config(args, s, method), "forget")
-                                                    for s in seeds], base)
+        name, _, suffix = method_variant(method)
+        u_confs = cached_confidences(
+            args, name + suffix, [(config(args, s, method), "forget") for s in seeds], base)
         fq = forgetting_quality(u_confs, r_confs)
         ra = float(np.mean([r["metrics"]["Acc_r"] for r in runs]))
         ta = float(np.mean([r["metrics"]["Acc_rt"] for r in runs]))

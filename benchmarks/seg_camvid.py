@@ -15,7 +15,6 @@ per method) and a report per method under audit/<run>/, each audit cached by the
     OMP_NUM_THREADS=1 python benchmarks/seg_camvid.py --audit-only  # the checkpoints on disk
 """
 import argparse
-import csv
 import math
 import os
 import sys
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from taskforget.apis import checkpoint_path, work_root  # noqa: E402
-from taskforget.checkpoint import file_digest, write_text_atomic  # noqa: E402
+from taskforget.checkpoint import file_digest, write_csv_atomic, write_text_atomic  # noqa: E402
 from taskforget.cli import run_or_load  # noqa: E402
 from taskforget.commands.audit import audit_checkpoint, audit_datasets  # noqa: E402
 from taskforget.commands.seg_overlay import make_overlay  # noqa: E402
@@ -166,14 +165,11 @@ def benchmark(args, out: Path) -> None:
     per_class = [[c, *[fmt(m.get(f"IoU/{c}")) for _, m, _ in rows]] for c in names]
     forget_as = [[c, *[fmt(m.get(f"forget_as/{c}")) for _, m, _ in rows]] for c in names]
     models = [n for n, _, _ in rows]
-    with open(out / "camvid_car.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["model", *MAIN, "wall_time_s",
-                         *[f"IoU/{c}" for c in names], *[f"forget_as/{c}" for c in names]])
-        for n, m, t in rows:
-            writer.writerow([n, *[m.get(c) for c in MAIN], t,
-                             *[m.get(f"IoU/{c}") for c in names],
-                             *[m.get(f"forget_as/{c}") for c in names]])
+    write_csv_atomic(out / "camvid_car.csv", [
+        ["model", *MAIN, "wall_time_s", *[f"IoU/{c}" for c in names],
+         *[f"forget_as/{c}" for c in names]],
+        *[[n, *[m.get(c) for c in MAIN], t, *[m.get(f"IoU/{c}") for c in names],
+           *[m.get(f"forget_as/{c}") for c in names]] for n, m, t in rows]])
     report = [
         "## CamVid, forget `car` (val split, 101 images at 180x240)\n",
         table(head, main_rows),
@@ -190,7 +186,7 @@ def benchmark(args, out: Path) -> None:
         make_overlay(base, {k: str(v) for k, v in checkpoints.items()},
                      str(out / "camvid_car_overlay.png"))
         report.append("\n![overlays](camvid_car_overlay.png)\n")
-    (out / "camvid_car.md").write_text("".join(report))
+    write_text_atomic(out / "camvid_car.md", "".join(report))
     print("".join(report))
     print(f"written: {out}/camvid_car.md, camvid_car.csv" +
           ("" if args.skip_figure else ", camvid_car_overlay.png") +

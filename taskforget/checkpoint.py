@@ -4,6 +4,7 @@ Nothing is ever unpickled beyond ``torch.load(weights_only=True)``; a file that 
 is inspected (its pickle opcodes are read, never run) to say which case it is: empty,
 truncated, not a weights file, holding code, or an mmengine training checkpoint.
 """
+import csv
 import hashlib
 import json
 import os
@@ -174,9 +175,14 @@ def _write_atomic(path: Union[str, Path], write, mode: str) -> Path:
     return path
 
 
-def write_json_atomic(path: Union[str, Path], obj) -> Path:
+def write_json_atomic(path: Union[str, Path], obj, indent: int = 2) -> Path:
     """Write ``obj`` as JSON atomically (see :func:`write_text_atomic`)."""
-    return write_text_atomic(path, json.dumps(obj, indent=2))
+    return write_text_atomic(path, json.dumps(obj, indent=indent))
+
+
+def write_csv_atomic(path: Union[str, Path], rows) -> Path:
+    """Write ``rows`` (sequences of cells, the header first) as CSV atomically."""
+    return _write_atomic(path, lambda f: csv.writer(f).writerows(rows), "w")
 
 
 def file_digest(path: Union[str, Path]) -> str:

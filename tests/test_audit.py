@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
+from taskforget.apis import checkpoint_path
 from taskforget.errors import ConfigError
 from taskforget.evaluation import privacy
 from taskforget.evaluation.audit import (
@@ -290,6 +291,19 @@ def test_forgetting_quality_quick_benchmark_runs_and_resumes(quick_benchmark, ca
     out = capsys.readouterr().out
     assert "[cache] reusing retrain confidences" in out and "[cache] reusing delete" in out
     assert again["rows"][0]["score"] == row["score"]
+
+
+def test_forgetting_quality_variant_runs_apart_from_its_method(quick_benchmark):
+    """A variant ``NAME:KEY=VALUE`` sets its options and writes its own runs, never over the
+    method's; a spec with nothing after ':' is refused."""
+    bench, args, _ = quick_benchmark
+    plain = bench.config(args, 0, "delete")
+    variant = bench.config(args, 0, "delete:model.alpha=1e-4")
+    assert (plain.model.alpha, variant.model.alpha) == (0.0, 1e-4)
+    assert checkpoint_path(variant, "forget").name == "delete_airplane_model.alpha1e-4_seed0.pth"
+    assert checkpoint_path(plain, "forget") != checkpoint_path(variant, "forget")
+    with pytest.raises(ConfigError, match="NAME:KEY=VALUE"):
+        bench.method_variant("delete:")
 
 
 def test_audit_command_end_to_end(quick_benchmark, tmp_path, capsys):

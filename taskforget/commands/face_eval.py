@@ -8,9 +8,9 @@ DELETE on forgotten and remaining identities).
         DELETE=work_dirs/face_yaleb/delete_id0_seed0.pth \\
         --gradcam docs/results/face/gradcam_id0.png --out work_dirs/face_yaleb/eval_id0.md
 """
-from pathlib import Path
 
 from taskforget.apis import markdown_table
+from taskforget.checkpoint import write_text_atomic
 from taskforget.cli import load_config, main_guard, parser, run_stage
 from taskforget.registry import DATASETS
 from taskforget.tasks.face import identity_table
@@ -41,8 +41,7 @@ def main():
         {r["name"]: r["metrics"] for r in records}, dataset.identities, dataset.forget_ids))
     print(text)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text)
+        write_text_atomic(args.out, text)
     if args.gradcam:
         print(f"Grad-CAM: {gradcam_for_config(cfg, checkpoints, args.gradcam, args.per_group)}")
 

@@ -3,7 +3,6 @@
 A *record* is what ``taskforget.apis.write_results`` writes: ``dict(name, metrics, wall_time_s,
 ...)``; the benchmarks add their own keys (method, seed, ...) before grouping.
 """
-import csv
 import math
 from collections import OrderedDict
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from taskforget.checkpoint import write_csv_atomic, write_text_atomic
 from taskforget.evaluation.metrics import h_mean  # noqa: F401  (re-exported for benchmarks)
 
 
@@ -85,16 +85,12 @@ def write_table(rows: Sequence[dict], columns: Sequence[str], stem: Path,
                 f" ± {std:.{digits}f}" if n > 1 else ""))
         lines.append("| " + " | ".join(cells) + " |")
     md = stem.with_suffix(".md")
-    md.write_text("\n".join(lines) + "\n" + (f"\n{note}\n" if note else ""))
-    path = stem.with_suffix(".csv")
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["method", *label_columns,
-                         *[f"{c}_{s}" for c in columns for s in ("mean", "std", "n")]])
-        for row in rows:
-            writer.writerow([row["name"], *[row.get(c, "") for c in label_columns],
-                             *[("" if math.isnan(v) else round(v, 4)) if isinstance(v, float)
-                               else v for c in columns for v in row[c]]])
+    write_text_atomic(md, "\n".join(lines) + "\n" + (f"\n{note}\n" if note else ""))
+    path = write_csv_atomic(stem.with_suffix(".csv"), [
+        ["method", *label_columns, *[f"{c}_{s}" for c in columns for s in ("mean", "std", "n")]],
+        *[[row["name"], *[row.get(c, "") for c in label_columns],
+           *[("" if math.isnan(v) else round(v, 4)) if isinstance(v, float) else v
+             for c in columns for v in row[c]]] for row in rows]])
     return md, path
 
 

@@ -105,7 +105,7 @@ def detect_backdoor(cfg: Config, checkpoint: str, out_dir: Path, reuse: bool = T
                       anomaly_threshold=settings.get("anomaly_threshold", 2.0),
                       holdout_images=len(images), detect_time_s=time.perf_counter() - start,
                       key=key)
-        (out_dir / "detect.json").write_text(json.dumps(record, indent=1))
+        write_json_atomic(out_dir / "detect.json", record, indent=1)
     with np.load(out_dir / "nc.npz") as f:
         record["nc"] = dict(masks=f["masks"], patterns=f["patterns"], l1=np.array(record["l1"]))
     return record
@@ -151,7 +151,7 @@ def recover_trigger(cfg: Config, checkpoint: str, root: Path, reuse: bool = True
     record["trigger"] = str(trigger.save(out_dir / "trigger.npz"))
     record["trigger_png"] = str(save_trigger_png(trigger, out_dir / "trigger.png"))
     record["recover_time_s"] = time.perf_counter() - start
-    (out_dir / "trigger.json").write_text(json.dumps(record, indent=1))
+    write_json_atomic(out_dir / "trigger.json", record, indent=1)
     return dict(report, **record, recovery_time_s=report["detect_time_s"]
                 + record["recover_time_s"])
 

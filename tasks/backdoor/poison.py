@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from taskforget.checkpoint import write_json_atomic
 from taskforget.errors import ConfigError
 from taskforget.registry import DATASETS
 
@@ -54,10 +55,7 @@ class BadNetsAttack:
         return dict(asdict(self), trigger=self.pattern().tolist())
 
     def save(self, path: Union[str, Path]) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1))
-        return path
+        return write_json_atomic(path, self.to_dict(), indent=1)
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> "BadNetsAttack":

@@ -5,13 +5,13 @@ images where no face was found and what was done with them (centre crop or dropp
 """
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
 from PIL import Image, ImageOps
 
+from taskforget.checkpoint import write_text_atomic
 from taskforget.datasets.data_root import PROJECT_ROOT
 from taskforget.errors import ConfigError
 
@@ -108,15 +108,13 @@ def crop_faces(paths: Sequence[Union[str, Path]], root: Union[str, Path],
             crop.save(target)
             found[r] = face is not None
         out.mkdir(parents=True, exist_ok=True)
-        tmp = manifest_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(found, indent=0, sort_keys=True))
-        os.replace(tmp, manifest_path)
+        write_text_atomic(manifest_path, json.dumps(found, indent=0, sort_keys=True))
     missing = [str(root / r) for r in rel if not found[r]]
     crops = [None if (not found[r] and no_face == "drop") else str((out / r).with_suffix(".png"))
              for r in rel]
     report = FaceCropReport(crops, missing, no_face, str(out))
     # The cache's report covers every image it holds (all groups and splits seen so far).
-    (out / "report.json").write_text(json.dumps(dict(
+    write_text_atomic(out / "report.json", json.dumps(dict(
         settings=settings, total=len(found), policy=no_face,
         no_face=sorted(str(root / r) for r, ok in found.items() if not ok)), indent=1))
     return report
