@@ -29,7 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cls_cifar10 import schedule  # noqa: E402
 
-from taskforget.apis import checkpoint_path, device_name, work_root  # noqa: E402
+from taskforget.apis import (  # noqa: E402
+    build_stage_config,
+    checkpoint_path,
+    device_name,
+    hyperparameters,
+    work_root,
+)
 from taskforget.checkpoint import write_json_atomic, write_text_atomic  # noqa: E402
 from taskforget.cli import run_or_load  # noqa: E402
 from taskforget.evaluation import h_mean  # noqa: E402
@@ -148,7 +154,8 @@ class BackdoorBench:
                           device=report.get("device"),
                           hyperparameters=report.get("hyperparameters"))
         except FloatingPointError as exc:  # a NaN loss: a result (the point scores 0)
-            record = dict(metrics={}, missing=f"{name} diverged ({exc})", device=device_name())
+            record = dict(metrics={}, missing=f"{name} diverged ({exc})", device=device_name(),
+                          hyperparameters=hyperparameters(build_stage_config(cfg, "forget")))
         self.ledger.put(name, key, record)
         return record
 

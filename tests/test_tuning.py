@@ -312,7 +312,9 @@ def test_backdoor_points_are_recorded_in_the_ledger_and_read_back(tmp_path, monk
     assert bench.lookup(point(bench, 1e-4))[2] is None
     record = bench.unlearn(point(bench, 1e-4))
     assert record["metrics"]["H-Mean"] == pytest.approx(86.8636, abs=1e-4)
-    assert "missing" in bench.unlearn(point(bench, 1e-2))
+    diverged = bench.unlearn(point(bench, 1e-2))
+    assert "missing" in diverged and tuning.record_machine(diverged)["precision"] == "fp32"
+    assert diverged["hyperparameters"]["optimizer"]["lr"] == 1e-2
     assert reports == ["nc_delete_tune_lr1.0e-04", "nc_delete_tune_lr1.0e-02"]
     # a new machine with the same poisoned weights: both read back from the committed ledger
     again = backdoor_cifar10.BackdoorBench(args)
