@@ -24,6 +24,7 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 from mmengine.config import Config
 
@@ -39,8 +40,21 @@ from taskforget.evaluation import tables  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = [1, 2, 5, 10, 20]
 QUICK_EPOCHS = [1, 2, 5]
-# protocol: (the class forgotten: a reported one, never tuned on; unlearning epochs)
-CURVES = {"cls_cifar10": ("airplane", EPOCHS), "face_yaleb": (0, [*EPOCHS, 40])}
+
+
+class Curve(NamedTuple):
+    """A protocol's curve: the class forgotten (a reported one, never tuned on), the unlearning
+    epochs, and whether the run at the selected epoch count is the table's own run (true where
+    the same Bench makes the table, so the curve reuses it rather than rerunning it)."""
+
+    forget: object
+    epochs: list
+    shares_table_runs: bool
+
+
+CURVES = {"cls_cifar10": Curve("airplane", EPOCHS, shares_table_runs=True),
+          # the face table's runs are made by benchmarks/face_yaleb.py, with other evaluation
+          "face_yaleb": Curve(0, [*EPOCHS, 40], shares_table_runs=False)}
 BASELINES = 2
 METRICS = ("Acc_ft", "Acc_rt", "H-Mean")
 # the quick check's tuning: DELETE and two cheap baselines on one class
@@ -69,8 +83,8 @@ def parse_args(argv=None):
         args.work_dir = args.work_dir or "work_dirs/tuning_quick"
         args.out = args.out or "work_dirs/tuning_quick/report"
         args.tuned_config = args.tuned_config or "work_dirs/tuning_quick/tuned.py"
-    args.forget = CURVES[args.protocol][0]
-    args.epochs = args.epochs or (QUICK_EPOCHS if args.quick else CURVES[args.protocol][1])
+    args.forget = CURVES[args.protocol].forget
+    args.epochs = args.epochs or (QUICK_EPOCHS if args.quick else CURVES[args.protocol].epochs)
     work_dir = args.work_dir or protocol.work_dir  # None: the protocol config's own
     args.work_dir = str(ROOT / work_dir) if work_dir else None
     args.out = ROOT / (args.out or f"docs/results/{protocol.task}")
@@ -171,13 +185,12 @@ def tuned_overrides(path, method) -> dict:
 
 def run(bench: Bench, method: str, epochs: int, settings: dict) -> dict:
     """The cached run of ``method`` at its selected setting for ``epochs`` epochs; at the
-    selected epoch count on the classification protocol it is Table 1's run (the same Bench
-    makes both). Every other run is named ``..._cost_e<epochs>``: the face table's runs are
-    made by benchmarks/face_yaleb.py with other evaluation settings, and must not be
-    overwritten."""
+    selected epoch count it is the table's own run where the curve shares it
+    (``Curve.shares_table_runs``). Every other run is named ``..._cost_e<epochs>``, so that
+    a table made by another benchmark is never overwritten."""
     cfg = bench.config(method, 0, (bench.args.forget,), **settings)
     selected = cfg.forget.train_cfg.max_epochs
-    table_run = bench.args.protocol == "cls_cifar10" and epochs == selected
+    table_run = CURVES[bench.args.protocol].shares_table_runs and epochs == selected
     if settings or not table_run or bench.args.quick:
         cfg.merge_from_dict({"forget.train_cfg.max_epochs": epochs,
                              "run_suffix": f"_cost_e{epochs}"})
