@@ -157,12 +157,28 @@ def write_text_atomic(path: Union[str, Path], text: str) -> Path:
     return _write_atomic(path, lambda f: f.write(text), "w")
 
 
+def write_bytes_atomic(path: Union[str, Path], data: bytes) -> Path:
+    """Write ``data`` so that a crash never leaves a half-written file at ``path``."""
+    return _write_atomic(path, lambda f: f.write(data), "wb")
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # read once, at import (setting it is process-wide)
+
+
 def _write_atomic(path: Union[str, Path], write, mode: str) -> Path:
-    """``write(file)`` into a temp file beside ``path``, synced, then renamed onto it."""
+    """``write(file)`` into a temp file beside ``path``, synced, then renamed onto it, with
+    the permissions a plain ``open(path, "w")`` gives (mkstemp's own are owner-only)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)
         with os.fdopen(fd, mode) as f:
             write(f)
             f.flush()

@@ -1,9 +1,18 @@
 import os
+import stat
 
 import pytest
 import torch
 
-from taskforget.checkpoint import CheckpointError, load_weights, read_state_dict, save_weights
+from taskforget.checkpoint import (
+    CheckpointError,
+    load_weights,
+    read_state_dict,
+    save_weights,
+    write_bytes_atomic,
+    write_csv_atomic,
+    write_text_atomic,
+)
 from taskforget.tasks.classification.models import resnet8, small_cnn
 
 
@@ -14,6 +23,27 @@ def test_save_is_atomic_and_round_trips(tmp_path):
     other = load_weights(resnet8(num_classes=3), path)
     for a, b in zip(model.state_dict().values(), other.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_atomic_writes_leave_the_permissions_of_a_plain_write(tmp_path):
+    """mkstemp makes owner-only files; a result written atomically must be as readable as one
+    written by open(), and a failed write must leave neither file nor temp file."""
+    (tmp_path / "plain.txt").write_text("x")
+    want = stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode)
+    for path in (write_text_atomic(tmp_path / "a.md", "x"),
+                 write_csv_atomic(tmp_path / "a.csv", [["h"], [1]]),
+                 write_bytes_atomic(tmp_path / "a.png", b"x"),
+                 save_weights(resnet8(num_classes=3), tmp_path / "m.pth")):
+        assert stat.S_IMODE(path.stat().st_mode) == want, path
+    assert (tmp_path / "a.csv").read_bytes() == b"h\r\n1\r\n"  # what csv.writer writes
+
+    def fail(_):
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_csv_atomic(tmp_path / "b.csv", map(fail, [1]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "a.csv", "a.md", "a.png", "m.pth", "plain.txt"]
 
 
 def test_a_checkpoint_for_another_model_is_refused_with_the_reason(tmp_path):

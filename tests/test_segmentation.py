@@ -309,5 +309,35 @@ def test_overlay_figure_rows_with_and_without_car(tmp_path):
     out = tmp_path / "overlay.png"
     make_overlay(cfg, {"original": str(tmp_path / "w.pth"), "DELETE": str(tmp_path / "w.pth")},
                  str(out), with_forget=1, without_forget=1)
-    figure = np.asarray(Image.open(out))
+    figure = np.asarray(Image.open(out).convert("RGB"))  # saved with a 256-colour palette
     assert figure.ndim == 3 and figure.shape[1] > 3 * figure.shape[0] / 2  # 2 rows, 4 columns
+
+
+def test_audit_command_on_a_segmentation_checkpoint(tmp_path, capsys):
+    """`taskforget audit` on a segmentation config: the IoU table, where the car pixels go and
+    the prediction overlays, in one report with a verdict."""
+    import sys
+
+    from taskforget.__main__ import main
+    from taskforget.checkpoint import save_weights
+    weights = {}
+    for name, seed in (("model", 0), ("retrain", 1), ("original", 2)):
+        torch.manual_seed(seed)
+        weights[name] = save_weights(tiny_segnet(11, width=4), tmp_path / f"{name}.pth")
+    out = tmp_path / "report"
+    argv = sys.argv
+    try:
+        main(["audit", "configs/seg_camvid_car.py", str(weights["model"]),
+              "--retrain", str(weights["retrain"]), "--original", str(weights["original"]),
+              "--out", str(out), "--work-dir", str(tmp_path), "--cfg-options",
+              "model.network={'_delete_':True,'type':'tiny_segnet','num_classes':11,'width':4}",
+              "test_dataloader.dataset.max_images=8"])
+    finally:
+        sys.argv = argv
+    assert "verdict: model differs from retrain" in capsys.readouterr().out
+    text = (out / "audit.md").read_text()
+    assert "## IoU (%)" in text and "## Where the forgotten class went (%)" in text
+    assert "![prediction overlays](overlays.png)" in text
+    overlays = np.asarray(Image.open(out / "overlays.png").convert("RGB"))
+    assert overlays.shape[1] > overlays.shape[0]  # rows of 5 panels: image, truth, 3 models
+    assert (out / "audit.html").is_file() and (out / "where.png").is_file()

@@ -163,7 +163,7 @@ def _tsne_figure(record: dict, labels: Dict[str, str], path: Path) -> Path:
 
 
 def write_report(record: dict, out_dir, model_name: str = "model",
-                 title: Optional[str] = None) -> Dict[str, Path]:
+                 title: Optional[str] = None, overlays: Optional[Path] = None) -> Dict[str, Path]:
     """Write the audit's report into ``out_dir``.
 
     Args:
@@ -171,6 +171,9 @@ def write_report(record: dict, out_dir, model_name: str = "model",
         out_dir: folder (created).
         model_name: how the audited model is named in tables and figures.
         title: the report's title.
+        overlays: segmentation: a PNG of the models' predictions on images with and without
+            the forgotten class (:func:`taskforget.commands.audit.segmentation_overlays`),
+            shown under "where the forgotten class went".
 
     Returns:
         Paths by kind: ``md``, ``html``, ``json`` and one per figure.
@@ -257,6 +260,11 @@ def write_report(record: dict, out_dir, model_name: str = "model",
               [[labels[n], *[_fmt(v, 1) for v in rows[n]["where"]]] for n in names])
     paths["where"] = _where_figure(record, labels, out / "where.png")
     doc.image(paths["where"], "predicted classes of the forgotten class")
+    if overlays is not None:
+        doc.text("Predictions on evaluation images with the forgotten class and training "
+                 "images without it (image, ground truth, then each model).")
+        paths["overlays"] = Path(overlays)
+        doc.image(paths["overlays"], "prediction overlays")
     if record.get("tsne"):
         doc.heading("t-SNE")
         paths["tsne"] = _tsne_figure(record, labels, out / "tsne.png")
