@@ -17,12 +17,16 @@ def test_a_run_is_read_back_only_under_its_key(tmp_path):
     ledger.put("audit", dict(run="abc", settings=dict(k=[10, 100], seed=0)), dict(x=1))
     assert Ledger(tmp_path / "runs.jsonl").get(
         "audit", dict(settings=dict(seed=0, k=[10, 100]), run="abc")) == dict(x=1)
-    # a replaced run keeps one entry; a returned record is a copy
+    # the same run under another key (another machine's original, say) is kept beside it;
+    # the same name and key replaces; a returned record is a copy
     ledger.put("delete_cat_seed0", "abd", dict(metrics={"H-Mean": 90.0}))
+    ledger.put("delete_cat_seed0", "abd", dict(metrics={"H-Mean": 91.0}))
     got = ledger.get("delete_cat_seed0", "abd")
     got["metrics"]["H-Mean"] = 0.0
-    assert ledger.get("delete_cat_seed0", "abd")["metrics"]["H-Mean"] == 90.0
-    assert len(ledger) == 2 and len((tmp_path / "runs.jsonl").read_text().splitlines()) == 2
+    assert ledger.get("delete_cat_seed0", "abd")["metrics"]["H-Mean"] == 91.0
+    assert Ledger(tmp_path / "runs.jsonl").get("delete_cat_seed0", "abc") == dict(
+        metrics={"H-Mean": 88.5})
+    assert len(ledger) == 3 and len((tmp_path / "runs.jsonl").read_text().splitlines()) == 3
 
 
 def _write(path, start):
