@@ -29,9 +29,9 @@ beside the null score (see taskforget/evaluation/privacy.py for the estimator's 
 
 Measured cost (2-core AVX2-only CPU, fp32, one thread, 2026-12-05; the other core busy; see
 docs/results/forgetting_quality/README.md): the original about 23 min, each retrain model 10-12
-min, each DELETE run under 1 min, each stage's evaluation about 1.5 min: N = 6 took 1 h 50 min,
-nearly all retraining (shared by every method, and cached); each further method adds N
-unlearning runs. ``--quick`` (width-8 CNN, one epoch, N = 3, on a copy of 12 training / 6 test
+min, each DELETE run about 1 min, each stage's evaluation about 1.5 min: N = 6 took 1 h 50
+min, nearly all retraining (shared by every method, and cached); each further method adds N
+unlearning runs (N = 8: about 20 min). ``--quick`` (width-8 CNN, one epoch, N = 3, on a copy of 12 training / 6 test
 images per class in ``<work>/cifar10_tiny``) takes about 15 s.
 """
 import argparse
