@@ -12,9 +12,8 @@ model (``configs/demo_cifar10_cnn.py``, its seed 0); N retrain models (seeds 0..
 method N unlearning runs from that one original (seeds 0..N-1: batch order and the method's
 randomness, as the challenge ran the unlearning N times from one original; a variant
 ``NAME:KEY=VALUE[,KEY=VALUE]`` is the method with those config options, its runs named with a
-suffix made of them). Then the
-logit-scaled confidence of E forget-class training images (a seeded subset of D_f, test-time
-transforms) under every model; the retrain models' confidences are cached in
+suffix made of them). Then the logit-scaled confidence of E forget-class training images (a
+seeded subset of D_f, test-time transforms) under every model; the retrain models' confidences are cached in
 ``<work>/confidences/retrain_<key>.npz``, the key a hash of the retrain runs' settings hashes
 and the images' settings, so a changed retrain setting recomputes them. Scores:
 :func:`taskforget.evaluation.privacy.forgetting_quality` (F), its permutation null at the same
@@ -31,8 +30,8 @@ Measured cost (2-core AVX2-only CPU, fp32, one thread, 2026-12-05; the other cor
 docs/results/forgetting_quality/README.md): the original about 23 min, each retrain model 10-12
 min, each DELETE run about 1 min, each stage's evaluation about 1.5 min: N = 6 took 1 h 50
 min, nearly all retraining (shared by every method, and cached); each further method adds N
-unlearning runs (N = 8: about 20 min). ``--quick`` (width-8 CNN, one epoch, N = 3, on a copy of 12 training / 6 test
-images per class in ``<work>/cifar10_tiny``) takes about 15 s.
+unlearning runs (N = 8: about 20 min). ``--quick`` (width-8 CNN, one epoch, N = 3, on a copy
+of 12 training / 6 test images per class in ``<work>/cifar10_tiny``) takes about 15 s.
 """
 import argparse
 import hashlib

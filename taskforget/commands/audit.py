@@ -88,7 +88,6 @@ def segmentation_overlays(cfg, checkpoints: Dict[str, Optional[str]], out: Path)
     weights, None skipped) on 3 evaluation images with the forgotten class and 2 training
     images without it (seeded)."""
     from taskforget.commands.seg_overlay import make_overlay
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
     make_overlay(cfg, {n: str(p) for n, p in checkpoints.items() if p}, str(out))
     return Path(out)
 
