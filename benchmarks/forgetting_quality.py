@@ -6,20 +6,20 @@ methods on the demo CNN, at small scale: N retrained and N unlearned models.
     python benchmarks/forgetting_quality.py --methods delete delete:model.alpha=1e-4  # a variant
     python benchmarks/forgetting_quality.py --quick                  # tiny check (~1 min)
 
-What runs, each stage through ``taskforget.cli.run_or_load`` (read back when a run with the
-same settings and verified weights is on disk, so an interrupted run resumes): one original
-model (``configs/demo_cifar10_cnn.py``, its seed 0); N retrain models (seeds 0..N-1); per
-method N unlearning runs from that one original (seeds 0..N-1: batch order and the method's
-randomness, as the challenge ran the unlearning N times from one original; a variant
+What runs, each stage through ``taskforget.cli.run_or_load`` (read back when a run with the same
+settings and verified weights is on disk, so an interrupted run resumes): one original model
+(``configs/demo_cifar10_cnn.py``, its seed 0); N retrain models (seeds 0..N-1); per method N
+unlearning runs from that one original (seeds 0..N-1: batch order and the method's randomness,
+as the challenge ran the unlearning N times from one original; a variant
 ``NAME:KEY=VALUE[,KEY=VALUE]`` is the method with those config options, its runs named with a
 suffix made of them). Then the logit-scaled confidence of E forget-class training images (a
-seeded subset of D_f, test-time transforms) under every model; the retrain models' confidences are cached in
-``<work>/confidences/retrain_<key>.npz``, the key a hash of the retrain runs' settings hashes
-and the images' settings, so a changed retrain setting recomputes them. Scores:
-:func:`taskforget.evaluation.privacy.forgetting_quality` (F), its permutation null at the same
-N (what a perfect unlearner scores with these samples), and the challenge's final score
-F * (RA_U / RA_R) * (TA_U / TA_R) with RA = Acc_r (remaining-class training images) and TA =
-Acc_rt (remaining-class test images), means over the N models. Writes
+seeded subset of D_f, test-time transforms) under every model; the retrain models' confidences
+are cached in ``<work>/confidences/retrain_<key>.npz``, the key a hash of the retrain runs'
+settings hashes and the images' settings, so a changed retrain setting recomputes them. Scores:
+:func:`taskforget.evaluation.privacy.forgetting_quality` (F), its permutation null at the same N
+(what a perfect unlearner scores with these samples), and the challenge's final score F * (RA_U
+/ RA_R) * (TA_U / TA_R) with RA = Acc_r (remaining-class training images) and TA = Acc_rt
+(remaining-class test images), means over the N models. Writes
 ``<out>/forgetting_quality.{md,json}``.
 
 Resolution: with N models per side the largest finite epsilon is log(N - 1) (1.95 at N = 8)
