@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from tqdm import tqdm
 
 from .poison import Trigger
 
@@ -67,7 +68,7 @@ def neural_cleanse(model: nn.Module, images: Tensor, num_classes: int, steps: in
                    batch_size: int = 64, lr: float = 0.1, init_cost: float = 1e-3,
                    asr_threshold: float = 0.99, patience: int = 5, cost_step: float = 1.5,
                    anomaly_threshold: float = 2.0, labels: Optional[Sequence[int]] = None,
-                   init_mask: float = 0.02, seed: int = 0) -> Dict:
+                   init_mask: float = 0.02, seed: int = 0, progress: bool = True) -> Dict:
     """Neural Cleanse (Wang et al., S&P 2019): per label, the smallest mask that flips inputs.
 
     For each label t, optimizes ``m = (tanh(a) + 1) / 2`` (H, W) and ``p = (tanh(b) + 1) / 2``
@@ -83,6 +84,7 @@ def neural_cleanse(model: nn.Module, images: Tensor, num_classes: int, steps: in
         images: (N, 3, H, W) clean held-out images in [0, 1].
         num_classes: K.
         labels: the labels to reverse-engineer (default all K).
+        progress: show a progress bar over the labels (stderr).
 
     Returns:
         dict with ``masks`` (K, H, W), ``patterns`` (K, H, W, 3) numpy arrays, ``l1`` (K,),
@@ -96,7 +98,7 @@ def neural_cleanse(model: nn.Module, images: Tensor, num_classes: int, steps: in
     patterns = np.zeros((num_classes, h, w, 3), np.float32)
     l1 = np.full(num_classes, np.inf)
     asrs = np.zeros(num_classes)
-    for t in labels:
+    for t in tqdm(labels, desc="neural cleanse", unit="label", disable=not progress):
         a = torch.full((1, 1, h, w), math.atanh(2 * init_mask - 1), requires_grad=True)
         b = (torch.rand(1, 3, h, w, generator=generator) * 2 - 1).requires_grad_(True)
         opt = torch.optim.Adam([a, b], lr=lr, betas=(0.5, 0.9))
@@ -186,8 +188,8 @@ def paste(images: Tensor, patches: Tensor, generator: Optional[torch.Generator] 
 def baeraser_recover(model: nn.Module, images: Tensor, target: int, patch_size: int,
                      epochs: int = 10, batch_size: int = 128, beta: float = 0.5,
                      alpha: float = 0.1, lr: float = 2e-4, z_dim: int = 64, hidden: int = 2048,
-                     bank_size: int = 256, seed: int = 0, labels: Optional[Tensor] = None
-                     ) -> Dict:
+                     bank_size: int = 256, seed: int = 0, labels: Optional[Tensor] = None,
+                     progress: bool = True) -> Dict:
     """BAERASER's generative max-entropy trigger recovery (Liu et al., INFOCOM 2022).
 
     A generator G maps noise z ~ U[0, 1]^z_dim to k x k patches pasted at random positions;
@@ -203,6 +205,7 @@ def baeraser_recover(model: nn.Module, images: Tensor, target: int, patch_size: 
         patch_size: side k of the generated patches.
         labels: (N,) true labels of ``images`` to report the recovered trigger's ASR on
             non-target images (optional).
+        progress: show a progress bar over the training steps (stderr).
 
     Returns:
         dict with ``trigger`` (a :class:`Trigger` bank of ``bank_size`` generated patches at
@@ -219,7 +222,8 @@ def baeraser_recover(model: nn.Module, images: Tensor, target: int, patch_size: 
     steps = epochs * math.ceil(len(images) / batch_size)
     batches = _batches(images, batch_size, generator)
     mi = loss = torch.zeros(())
-    for _ in range(steps):
+    for _ in tqdm(range(steps), desc="BAERASER generator", unit="step", mininterval=2.0,
+                  disable=not progress):
         x = next(batches)
         z = torch.rand(len(x), z_dim, generator=generator)
         g = g_net(z)
