@@ -1,10 +1,3 @@
 # Written by benchmarks/tuning.py: each method's selected setting on the validation
 # classes (docs/results/backdoor/tuning.md). Do not edit by hand.
-method_settings = dict(
-    bae_delete=dict(model=dict(norm_eval=False),
-        forget=dict(train_cfg=dict(max_epochs=10),
-                    optim_wrapper=dict(optimizer=dict(lr=0.001)))),
-    nc_delete=dict(model=dict(norm_eval=False),
-        forget=dict(train_cfg=dict(max_epochs=10),
-                    optim_wrapper=dict(optimizer=dict(lr=0.01)))),
-)
+method_settings = dict()
