@@ -37,6 +37,7 @@ from taskforget.apis import (  # noqa: E402
 from taskforget.checkpoint import (  # noqa: E402
     file_digest,
     load_weights,
+    save_figure_atomic,
     write_json_atomic,
     write_text_atomic,
 )
@@ -422,7 +423,7 @@ class Bench:
         fig.suptitle("t-SNE of penultimate features (colour = predicted class, "
                      "triangles = forgotten class)")
         fig.tight_layout()
-        fig.savefig(self.args.out / "fig4_tsne.png", dpi=120)
+        save_figure_atomic(fig, self.args.out / "fig4_tsne.png", dpi=120)
         plt.close(fig)
 
     # ---- helpers --------------------------------------------------------------------------

@@ -49,7 +49,12 @@ from mmengine.config import Config
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from taskforget.apis import build_stage_config, checkpoint_path, work_root  # noqa: E402
-from taskforget.checkpoint import load_weights, write_json_atomic, write_text_atomic  # noqa: E402
+from taskforget.checkpoint import (  # noqa: E402
+    load_weights,
+    savez_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
 from taskforget.cli import parse_cfg_options, run_or_load  # noqa: E402
 from taskforget.datasets.data_root import resolve_data_root  # noqa: E402
 from taskforget.errors import ConfigError  # noqa: E402
@@ -173,8 +178,7 @@ def cached_confidences(args, kind: str, models, base: Config) -> np.ndarray:
     dataset = forget_images(base, args.examples)
     confs = np.stack([confidences(cfg, checkpoint_path(cfg, stage), dataset)
                       for cfg, stage in models])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, confs=confs)
+    savez_atomic(path, confs=confs)
     return confs
 
 
@@ -188,10 +192,10 @@ def run(args) -> dict:
     mean = {k: float(np.mean([r["metrics"][k] for r in retrain])) for k in ("Acc_r", "Acc_rt")}
     rows = []
     for method in args.methods:
-        runs = [run_or_load(config(args, s, method), "forget") for s in seeds]
-        name, _, suffix = method_variant(method)
-        u_confs = cached_confidences(
-            args, name + suffix, [(config(args, s, method), "forget") for s in seeds], base)
+        cfgs = [config(args, s, method) for s in seeds]
+        runs = [run_or_load(cfg, "forget") for cfg in cfgs]
+        u_confs = cached_confidences(args, cfgs[0].method + cfgs[0].get("run_suffix", ""),
+                                     [(cfg, "forget") for cfg in cfgs], base)
         fq = forgetting_quality(u_confs, r_confs)
         ra = float(np.mean([r["metrics"]["Acc_r"] for r in runs]))
         ta = float(np.mean([r["metrics"]["Acc_rt"] for r in runs]))

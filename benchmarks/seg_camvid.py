@@ -28,11 +28,7 @@ sys.path.insert(0, str(ROOT))
 from taskforget.apis import checkpoint_path, work_root  # noqa: E402
 from taskforget.checkpoint import file_digest, write_csv_atomic, write_text_atomic  # noqa: E402
 from taskforget.cli import run_or_load  # noqa: E402
-from taskforget.commands.audit import (  # noqa: E402
-    audit_checkpoint,
-    audit_datasets,
-    segmentation_overlays,
-)
+from taskforget.commands.audit import audit_checkpoint, audit_datasets  # noqa: E402
 from taskforget.commands.seg_overlay import make_overlay  # noqa: E402
 from taskforget.evaluation.audit import Tolerances  # noqa: E402
 from taskforget.evaluation.audit_report import write_report  # noqa: E402
@@ -116,9 +112,8 @@ def audit_section(args, out: Path) -> Path:
                                   retrain=str(refs["retrain"]), original=str(refs["original"]),
                                   batch_size=AUDIT_BATCH)
         report = out / "audit" / weights.stem
-        overlays = segmentation_overlays(cfg, {"original": refs["original"], "retrain":
-                                               refs["retrain"], METHODS[key][0]: weights},
-                                         report / "overlays.png")
+        overlays = make_overlay(cfg, {"original": refs["original"], "retrain": refs["retrain"],
+                                      METHODS[key][0]: weights}, report / "overlays.png")
         write_report(record, report, model_name=METHODS[key][0], overlays=overlays)
         m, r = record["models"]["model"]["metrics"], record["models"]["retrain"]["metrics"]
         row_distance = next(c["model"] for c in record["verdict"]["criteria"]

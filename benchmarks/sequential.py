@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from taskforget.apis import checkpoint_path, device_name  # noqa: E402
-from taskforget.checkpoint import write_text_atomic  # noqa: E402
+from taskforget.checkpoint import save_figure_atomic, write_text_atomic  # noqa: E402
 from taskforget.cli import run_or_load  # noqa: E402
 from taskforget.request import ForgetRequest  # noqa: E402
 
@@ -141,7 +141,7 @@ def _plot(points, path):
     ax.set_ylabel("Acc_rt (%)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure_atomic(fig, path, dpi=120)
     plt.close(fig)
 
 

@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 from typing import Dict, Optional, Union
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -160,6 +161,21 @@ def write_text_atomic(path: Union[str, Path], text: str) -> Path:
 def write_bytes_atomic(path: Union[str, Path], data: bytes) -> Path:
     """Write ``data`` so that a crash never leaves a half-written file at ``path``."""
     return _write_atomic(path, lambda f: f.write(data), "wb")
+
+
+def save_figure_atomic(fig, path: Union[str, Path], **savefig_kwargs) -> Path:
+    """``fig.savefig`` so that a crash never leaves a half-written image at ``path`` (format
+    from the suffix)."""
+    fmt = Path(path).suffix.lstrip(".") or "png"
+    return _write_atomic(path, lambda f: fig.savefig(f, format=fmt, **savefig_kwargs), "wb")
+
+
+def savez_atomic(path: Union[str, Path], **arrays) -> Path:
+    """``np.savez`` so that a crash never leaves a half-written archive at ``path`` (which
+    must end in ``.npz``: numpy would otherwise append it)."""
+    if Path(path).suffix != ".npz":
+        raise ValueError(f"{path}: an .npz archive's name must end in .npz")
+    return _write_atomic(path, lambda f: np.savez(f, **arrays), "wb")
 
 
 def _read_umask() -> int:

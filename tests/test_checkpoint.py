@@ -1,6 +1,7 @@
 import os
 import stat
 
+import numpy as np
 import pytest
 import torch
 
@@ -8,7 +9,9 @@ from taskforget.checkpoint import (
     CheckpointError,
     load_weights,
     read_state_dict,
+    save_figure_atomic,
     save_weights,
+    savez_atomic,
     write_bytes_atomic,
     write_csv_atomic,
     write_text_atomic,
@@ -44,6 +47,28 @@ def test_atomic_writes_leave_the_permissions_of_a_plain_write(tmp_path):
         write_csv_atomic(tmp_path / "b.csv", map(fail, [1]))
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "a.csv", "a.md", "a.png", "m.pth", "plain.txt"]
+
+
+def test_figures_and_arrays_are_written_atomically(tmp_path):
+    """The PNG is a real PNG, the archive reads back, a figure whose drawing fails leaves no
+    file, and an archive name numpy would silently extend is refused."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    path = save_figure_atomic(fig, tmp_path / "f.png", dpi=50)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    ax.set_title("$\\undefinedmacro$")  # mathtext fails at draw time
+    with pytest.raises(ValueError):
+        save_figure_atomic(fig, tmp_path / "g.png")
+    plt.close(fig)
+    masks = np.arange(6.0).reshape(2, 3)
+    with np.load(savez_atomic(tmp_path / "t.npz", masks=masks)) as f:
+        np.testing.assert_array_equal(f["masks"], masks)
+    with pytest.raises(ValueError, match="must end in .npz"):
+        savez_atomic(tmp_path / "t.bin", masks=masks)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.png", "t.npz"]
 
 
 def test_a_checkpoint_for_another_model_is_refused_with_the_reason(tmp_path):

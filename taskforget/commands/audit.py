@@ -14,7 +14,7 @@ IoU, the forgotten class's pixel confusion row and prediction overlays.
 import json
 import time
 from pathlib import Path
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 from taskforget.apis import checkpoint_path, work_root
 from taskforget.checkpoint import load_weights, write_json_atomic
@@ -83,15 +83,6 @@ def audit_checkpoint(cfg, checkpoint, cache, identity, data: Callable[[], Tuple]
     return record
 
 
-def segmentation_overlays(cfg, checkpoints: Dict[str, Optional[str]], out: Path) -> Path:
-    """``out``: image, ground truth and each model's prediction (``checkpoints``: name ->
-    weights, None skipped) on 3 evaluation images with the forgotten class and 2 training
-    images without it (seeded)."""
-    from taskforget.commands.seg_overlay import make_overlay
-    make_overlay(cfg, {n: str(p) for n, p in checkpoints.items() if p}, str(out))
-    return Path(out)
-
-
 def _default(cfg, given, stage):
     if given:
         return given
@@ -130,8 +121,9 @@ def main():
     record["checkpoints"] = dict(model=str(args.checkpoint), retrain=retrain, original=original)
     out = Path(args.out) if args.out else work_root(cfg) / "audit" / Path(args.checkpoint).stem
     name = Path(args.checkpoint).stem
-    overlays = (segmentation_overlays(cfg, {"original": original, "retrain": retrain,
-                                            name: args.checkpoint}, out / "overlays.png")
+    from taskforget.commands.seg_overlay import make_overlay
+    overlays = (make_overlay(cfg, {"original": original, "retrain": retrain,
+                                   name: args.checkpoint}, out / "overlays.png")
                 if record["task"] == "segmentation" else None)
     paths = write_report(record, out, model_name=name, overlays=overlays)
     print(f"verdict: {Path(args.checkpoint).stem} {record['verdict']['text']}")

@@ -8,6 +8,8 @@ images without it (CamVid's val images all contain a car).
                       DELETE=work_dirs/seg_camvid_car/delete_car_seed0.pth --out overlay.png
 """
 import argparse
+from pathlib import Path
+from typing import Dict, Optional
 
 import numpy as np
 from mmengine.config import Config
@@ -23,9 +25,11 @@ def pick(dataset, want_forget: bool, count: int, seed: int = 0):
     return sorted(np.random.default_rng(seed).permutation(pool)[:count].tolist())
 
 
-def make_overlay(cfg: Config, checkpoints: dict, out: str, with_forget: int = 3,
-                 without_forget: int = 2, seed: int = 0) -> None:
-    """Render ``checkpoints`` (name -> weights path) on chosen images into ``out``."""
+def make_overlay(cfg: Config, checkpoints: Dict[str, Optional[str]], out, with_forget: int = 3,
+                 without_forget: int = 2, seed: int = 0) -> Path:
+    """Render ``checkpoints`` (name -> weights path; None entries skipped) on ``with_forget``
+    evaluation images with the forgotten class and ``without_forget`` training images without
+    it (seeded) into the PNG ``out``; return its path."""
     eval_cfg = dict(cfg.test_dataloader.dataset, forget_classes=cfg.forget_classes)
     images, labels, inputs, titles = [], [], [], []
     for ds_cfg, want, count in ((eval_cfg, True, with_forget),
@@ -40,11 +44,12 @@ def make_overlay(cfg: Config, checkpoints: dict, out: str, with_forget: int = 3,
             titles.append(f"{split} #{i}, {'with' if want else 'no'} "
                           f"{'/'.join(str(c) for c in cfg.forget_classes)}")
     predictions = {}
-    for name, path in checkpoints.items():
+    for name, path in ((n, p) for n, p in checkpoints.items() if p):
         network = MODELS.build(cfg.model.network)
         load_weights(network, path)
         predictions[name] = [predict_map(network, x) for x in inputs]
     overlay_figure(images, labels, predictions, cfg.class_names, out, row_titles=titles)
+    return Path(out)
 
 
 def main():

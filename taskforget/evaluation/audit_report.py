@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from taskforget.checkpoint import write_json_atomic, write_text_atomic
+from taskforget.checkpoint import save_figure_atomic, write_json_atomic, write_text_atomic
 from taskforget.evaluation.tables import _plt
 
 ORDER = ("model", "retrain", "original")
@@ -88,7 +88,7 @@ def _names(record: dict) -> List[str]:
 def _save(fig, path: Path) -> Path:
     """Lay out, write (PNG, 110 dpi) and close ``fig``."""
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure_atomic(fig, path, dpi=110)
     _plt().close(fig)
     return path
 
@@ -172,7 +172,7 @@ def write_report(record: dict, out_dir, model_name: str = "model",
         model_name: how the audited model is named in tables and figures.
         title: the report's title.
         overlays: segmentation: a PNG of the models' predictions on images with and without
-            the forgotten class (:func:`taskforget.commands.audit.segmentation_overlays`),
+            the forgotten class (:func:`taskforget.commands.seg_overlay.make_overlay`),
             shown under "where the forgotten class went".
 
     Returns:

@@ -10,7 +10,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from taskforget.checkpoint import write_csv_atomic, write_text_atomic
+from taskforget.checkpoint import save_figure_atomic, write_csv_atomic, write_text_atomic
 from taskforget.evaluation.metrics import h_mean  # noqa: F401  (re-exported for benchmarks)
 
 
@@ -112,7 +112,7 @@ def boxplots(panels: Dict[str, Dict[str, List[float]]], path: Path, ylabel: str 
         ax.set_title(title)
         ax.set_ylabel(ylabel)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure_atomic(fig, path, dpi=120)
     plt.close(fig)
     return Path(path)
 
@@ -149,6 +149,6 @@ def curves(panels: Dict[str, Dict[str, Tuple[Sequence[float], Sequence[float]]]]
         ax.set_title(title)
     axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure_atomic(fig, path, dpi=120)
     plt.close(fig)
     return Path(path)

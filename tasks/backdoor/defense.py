@@ -30,7 +30,7 @@ import torch
 from mmengine.config import Config
 
 from taskforget.apis import checkpoint_path, config_hash, work_root
-from taskforget.checkpoint import file_digest, load_weights, write_json_atomic
+from taskforget.checkpoint import file_digest, load_weights, savez_atomic, write_json_atomic
 from taskforget.registry import DATASETS, MODELS
 from taskforget.request import compose_method
 
@@ -97,7 +97,7 @@ def detect_backdoor(cfg: Config, checkpoint: str, out_dir: Path, reuse: bool = T
         images, _ = load_clean_holdout(cfg)
         start = time.perf_counter()
         nc = neural_cleanse(model, images, len(cfg.class_names), **settings)
-        np.savez(out_dir / "nc.npz", masks=nc["masks"], patterns=nc["patterns"])
+        savez_atomic(out_dir / "nc.npz", masks=nc["masks"], patterns=nc["patterns"])
         flagged = nc["flagged"]
         record = dict(detector="neural_cleanse", l1=nc["l1"].round(3).tolist(),
                       anomaly_index=nc["anomaly_index"].round(3).tolist(), flagged=flagged,

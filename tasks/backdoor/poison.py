@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from taskforget.checkpoint import write_json_atomic
+from taskforget.checkpoint import savez_atomic, write_json_atomic
 from taskforget.errors import ConfigError
 from taskforget.registry import DATASETS
 
@@ -90,11 +90,8 @@ class Trigger:
         return cls(np.ones((1, k, k)), attack.pattern()[None] / 255.0, True)
 
     def save(self, path: Union[str, Path]) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, masks=self.masks, patterns=self.patterns,
-                 random_position=self.random_position)
-        return path
+        return savez_atomic(path, masks=self.masks, patterns=self.patterns,
+                            random_position=self.random_position)
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> "Trigger":

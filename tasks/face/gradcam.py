@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from taskforget.checkpoint import save_figure_atomic
+
 from .models import gradcam_layer
 
 
@@ -80,11 +82,9 @@ def gradcam_figure(images: np.ndarray, labels: Sequence[int], models: Dict[str, 
         ax.set_yticks([])
     fig.suptitle("Grad-CAM of the predicted identity (green: correct, red: wrong)", fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    save_figure_atomic(fig, path, dpi=110)
     plt.close(fig)
-    return path
+    return Path(path)
 
 
 def pick_samples(labels: np.ndarray, forget_ids: Sequence[int], per_group: int = 3,
