@@ -49,7 +49,7 @@ from taskforget.evaluation.audit_report import write_report  # noqa: E402
 from taskforget.evaluation.probe import extract_features, linear_probe  # noqa: E402
 from taskforget.ledger import Ledger  # noqa: E402
 from taskforget.registry import DATASETS, MODELS  # noqa: E402
-from taskforget.request import compose_method  # noqa: E402
+from taskforget.request import compose_method, is_tuned  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = "configs/cls_cifar10_resnet20_cpu.py"
@@ -559,13 +559,12 @@ def write_paper_comparison(records, path: Path, note: str = "") -> Path:
 
 def schedule(cfg: Config) -> str:
     """'20 ep SGD 3e-04, BN frozen' style summary of a run's unlearning schedule (batch norm
-    frozen: ``model.norm_eval``)."""
+    frozen: ``model.norm_eval``), ending in ', untuned' when no search selected it."""
     epochs = cfg.forget.train_cfg.max_epochs
-    if epochs == 0:
-        return "weight edit"
     opt = cfg.forget.optim_wrapper.optimizer
-    return f"{epochs} ep {opt.type} {opt.lr:.0e}" + (", BN frozen" if cfg.model.get("norm_eval")
-                                                    else "")
+    text = ("weight edit" if epochs == 0 else f"{epochs} ep {opt.type} {opt.lr:.0e}"
+            + (", BN frozen" if cfg.model.get("norm_eval") else ""))
+    return text if is_tuned(cfg) else text + ", untuned"
 
 
 def main(argv=None):

@@ -34,7 +34,7 @@ from taskforget.evaluation import tables  # noqa: E402
 from taskforget.evaluation.audit import HEADLINE, Tolerances, combine, headline  # noqa: E402
 from taskforget.evaluation.audit_report import write_report  # noqa: E402
 from taskforget.registry import DATASETS  # noqa: E402
-from taskforget.request import compose_method  # noqa: E402
+from taskforget.request import compose_method, is_tuned  # noqa: E402
 from taskforget.tasks.face import identity_table  # noqa: E402
 from taskforget.tasks.face.gradcam import gradcam_for_config  # noqa: E402
 
@@ -80,17 +80,10 @@ def cached(cfg, stage, name, checkpoint=None, train_cfg=None):
     return dict(record, wall_time_s=trained.get("wall_time_s"))
 
 
-def tuned_fragments(config: str) -> set:
-    """The method fragments with a selected setting for the protocol ``config``
-    (``configs/_base_/tuned/<its stem>.py``, written by benchmarks/tuning.py)."""
-    path = ROOT / "configs" / "_base_" / "tuned" / f"{Path(config).stem}.py"
-    return set(Config.fromfile(str(path)).get("method_settings") or {}) if path.is_file() \
-        else set()
-
-
-def row_label(method: str, tuned) -> str:
-    """The table row of ``method``, marked when its fragment has no selected setting."""
-    return method if METHODS[method] in tuned else f"{method} (untuned)"
+def row_label(method: str, cfg) -> str:
+    """The table row of ``method`` in the protocol ``cfg``, marked when no search selected
+    its setting."""
+    return method if is_tuned(method_config(cfg, method)) else f"{method} (untuned)"
 
 
 def method_config(cfg, method):
@@ -174,7 +167,7 @@ def audit_section(args, cfg, out: Path) -> Path:
             mc = method_config(c, method)
             mc.merge_from_dict({"randomness.seed": args.seeds[0]})
             weights = checkpoint_path(mc, "forget")
-            label = row_label(method, args.tuned)
+            label = row_label(method, c)
             models[label] = one(weights, weights.stem)
             if models[label] is not None and fid == args.forget[0]:
                 pair = {"model": models[label],
@@ -230,7 +223,6 @@ def main():
     p.add_argument("--audit-only", action="store_true",
                    help="only audit the checkpoints already on disk (trains nothing)")
     args = p.parse_args()
-    args.tuned = tuned_fragments(args.config)
     out = ROOT / args.out
     out.mkdir(parents=True, exist_ok=True)
     cfg = Config.fromfile(str(ROOT / args.config))
@@ -244,7 +236,7 @@ def benchmark(args, cfg, out: Path) -> None:
     start = time.time()
     pre = Config.fromfile(str(ROOT / args.pretrain_config))
     pretrain = cached(pre, "original", "pretrain")
-    labels = {m: row_label(m, args.tuned) for m in args.methods}
+    labels = {m: row_label(m, cfg) for m in args.methods}
     rows = {name: [] for name in ["original", "retrain", *labels.values()]}
     sections = []
     for fid in args.forget:

@@ -527,7 +527,8 @@ def describe(method, setting, knobs=None) -> str:
 def tuned_config(selected: dict, knobs=None, report="docs/results/classification/tuning.md",
                  untuned=None) -> str:
     """``method_settings`` for the protocol: each method at its selected setting; ``untuned``:
-    the protocol's own settings of the methods not selected (yet)."""
+    the protocol's own settings of the methods not selected (yet). ``tuned_methods`` lists the
+    selected ones (:func:`taskforget.request.is_tuned`)."""
     knobs = KNOBS if knobs is None else knobs
     lines = ["# Written by benchmarks/tuning.py: each method's selected setting on the validation",
              f"# classes ({report}). Do not edit by hand.",
@@ -544,9 +545,10 @@ def tuned_config(selected: dict, knobs=None, report="docs/results/classification
     if rest:
         lines.append("    # not searched yet: the protocol's own settings")
         lines += [f"    {m}={_source(v)}," for m, v in rest.items()]
+    listed = f"tuned_methods = {list(selected)!r}"
     if len(lines) == 3:
-        return "\n".join(lines[:2] + ["method_settings = dict()"]) + "\n"
-    lines.append(")")
+        return "\n".join(lines[:2] + ["method_settings = dict()", listed]) + "\n"
+    lines += [")", listed]
     return "\n".join(lines) + "\n"
 
 

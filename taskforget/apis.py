@@ -172,12 +172,12 @@ def validate_config(cfg: Config) -> None:
 
 def config_hash(cfg: Config) -> str:
     """SHA-256 of a config's settings (where it is written excluded; so are the methods'
-    ``method_settings`` and ``method_defaults``: a run holds its own, composed into its model
-    and schedule, and the other methods' are not part of it)."""
+    ``method_settings``, ``method_defaults`` and ``tuned_methods``: a run holds its own,
+    composed into its model and schedule, and the other methods' are not part of it)."""
     settings = {k: v for k, v in cfg.to_dict().items()
                 if k not in ("work_dir", "work_root", "experiment_name", "launcher", "resume",
                              "load_from", "run_hash", "custom_hooks", "method_settings",
-                             "method_defaults")}
+                             "method_defaults", "tuned_methods")}
     settings["custom_hooks"] = [h for h in cfg.get("custom_hooks", []) if h.get("type") not in (
         "ExportWeightsHook", "CheckpointDigestHook", "TrustedResumeHook")]
     text = json.dumps(settings, sort_keys=True, default=str)

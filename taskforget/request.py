@@ -117,6 +117,13 @@ def compose_method(cfg: Config, name: Optional[str] = None) -> Config:
     return cfg
 
 
+def is_tuned(cfg: Config) -> bool:
+    """Whether the composed ``cfg``'s method (a backdoor defense: its ``defense_name``) runs
+    at a setting selected on validation classes: one that benchmarks/tuning.py lists in
+    ``tuned_methods`` (configs/_base_/tuned/), not the fragment's or the protocol's own."""
+    return (cfg.get("defense_name") or cfg.get("method")) in (cfg.get("tuned_methods") or [])
+
+
 @dataclass(frozen=True)
 class ForgetRequest:
     """One deletion request: protocol x method x (classes, parent, lineage).

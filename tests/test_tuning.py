@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import tuning  # noqa: E402
 
 from taskforget.ledger import Ledger  # noqa: E402
-from taskforget.request import compose_method  # noqa: E402
+from taskforget.request import compose_method, is_tuned  # noqa: E402
 
 
 def surface(point) -> dict:
@@ -337,11 +337,12 @@ def test_face_rows_run_each_method_at_its_selected_setting():
         optimizer=dict(lr=5e-5))))}
     tuned = face_yaleb.method_config(cfg, "Random Label")
     assert tuned.forget.optim_wrapper.optimizer.lr == 5e-5 and tuned.model.type == "RandomLabel"
-    assert face_yaleb.row_label("Random Label", {"random_label"}) == "Random Label"
+    cfg.tuned_methods = ["random_label"]
+    assert face_yaleb.row_label("Random Label", cfg) == "Random Label"
     untuned = face_yaleb.method_config(cfg, "Boundary Shrink")  # its fragment's own lr
     fragment = Config.fromfile(str(ROOT / "configs/_base_/methods/boundary_shrink.py"))
     assert untuned.forget.optim_wrapper.optimizer.lr == fragment.forget.optim_wrapper.optimizer.lr
-    assert face_yaleb.row_label("Boundary Shrink", {"random_label"}) == "Boundary Shrink (untuned)"
+    assert face_yaleb.row_label("Boundary Shrink", cfg) == "Boundary Shrink (untuned)"
 
 
 def test_report_writes_the_tables_from_the_ledger_alone(tmp_path, monkeypatch):
@@ -380,3 +381,48 @@ def test_face_table_beside_the_papers_table_s12():
     assert lines[2] == "| DELETE | 99.0 | 98.8 | yes | -1.00 | -0.61 |"
     assert lines[3] == "| Negative Gradient (untuned) | 50.0 | 94.7 | no | -35.00 | -3.12 |"
     assert len(lines) == 4  # the original has no row
+
+
+def test_the_tuned_file_lists_the_selected_methods_and_tables_mark_the_others(tmp_path):
+    """A method the search has not selected yet runs at the protocol's own setting, and its
+    schedule says "untuned"; a backdoor defense is looked up by its defense_name."""
+    import cls_cifar10
+
+    path = tmp_path / "tuned.py"
+    path.write_text(tuning.tuned_config({"delete": (1e-3, "eval", None, 20)}, untuned={
+        "random_label": dict(forget=dict(optim_wrapper=dict(optimizer=dict(lr=2e-3))))}))
+    tuned = Config.fromfile(str(path))
+    assert tuned.tuned_methods == ["delete"]
+    assert set(tuned.method_settings) == {"delete", "random_label"}
+    protocol = Config.fromfile(str(ROOT / "configs" / "cls_cifar10_resnet20_cpu.py"))
+    protocol.method_settings, protocol.tuned_methods = tuned.method_settings, tuned.tuned_methods
+    delete = compose_method(protocol.copy(), "delete")
+    random_label = compose_method(protocol.copy(), "random_label")
+    assert is_tuned(delete) and not is_tuned(random_label)
+    assert random_label.forget.optim_wrapper.optimizer.lr == 2e-3
+    assert cls_cifar10.schedule(delete) == "20 ep SGD 1e-03, BN frozen"
+    assert cls_cifar10.schedule(random_label).endswith(", untuned")
+    path.write_text(tuning.tuned_config({}))
+    assert Config.fromfile(str(path)).tuned_methods == []
+    defense = Config.fromfile(str(ROOT / "configs" / "backdoor_cifar10_k3.py"))
+    defense.tuned_methods = ["bae_delete"]
+    assert is_tuned(compose_method(defense))
+    defense.tuned_methods = ["delete"]  # the method inside, not the defense
+    assert not is_tuned(compose_method(defense))
+
+
+def test_a_run_hash_ignores_the_other_methods_selections():
+    """The ledger finds a run by its hash: selecting another method (or listing it as tuned)
+    must not change it; changing the run's own setting must."""
+    from taskforget.apis import config_hash
+
+    base = Config.fromfile(str(ROOT / "configs" / "cls_cifar10_resnet20_cpu.py"))
+    before = config_hash(compose_method(base.copy(), "delete"))
+    other = base.copy()
+    other.method_settings = dict(other.method_settings.to_dict(), random_label=dict(
+        forget=dict(optim_wrapper=dict(optimizer=dict(lr=2e-3)))))
+    other.tuned_methods = [*other.tuned_methods, "random_label"]
+    assert config_hash(compose_method(other, "delete")) == before
+    changed = compose_method(base.copy(), "delete")
+    changed.forget.optim_wrapper.optimizer.lr *= 2
+    assert config_hash(changed) != before

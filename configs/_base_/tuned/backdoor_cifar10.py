@@ -1,3 +1,4 @@
 # Written by benchmarks/tuning.py: each method's selected setting on the validation
 # classes (docs/results/backdoor/tuning.md). Do not edit by hand.
 method_settings = dict()
+tuned_methods = []

@@ -18,3 +18,4 @@ method_settings = dict(
                     optim_wrapper=dict(optimizer=dict(lr=1e-05)))),
     influence=dict(model=dict(alpha=0.01)),
 )
+tuned_methods = ['delete', 'random_label', 'negative_gradient', 'boundary_shrink', 'boundary_expand', 'influence']

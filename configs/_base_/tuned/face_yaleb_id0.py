@@ -27,3 +27,4 @@ method_settings = dict(
         forget=dict(train_cfg=dict(max_epochs=40),
                     optim_wrapper=dict(optimizer=dict(lr=0.001)))),
 )
+tuned_methods = ['delete', 'random_label', 'negative_gradient', 'boundary_shrink', 'boundary_expand', 'influence', 'learn_to_unlearn', 'bad_teacher', 'salun']

@@ -11,3 +11,4 @@ method_settings = dict(
         forget=dict(train_cfg=dict(max_epochs=3),
                     optim_wrapper=dict(optimizer=dict(lr=0.0031622776601683794)))),
 )
+tuned_methods = ['delete', 'negative_gradient', 'random_label']
