@@ -41,7 +41,7 @@ from taskforget.checkpoint import (  # noqa: E402
     write_json_atomic,
     write_text_atomic,
 )
-from taskforget.cli import run_or_load  # noqa: E402
+from taskforget.cli import apply_options, parse_cfg_options, run_or_load  # noqa: E402
 from taskforget.commands.audit import audit_checkpoint, audit_datasets  # noqa: E402
 from taskforget.evaluation import tables  # noqa: E402
 from taskforget.evaluation.audit import HEADLINE, Tolerances, combine, headline  # noqa: E402
@@ -117,9 +117,25 @@ QUICK_MODEL = dict(num_samples=32, max_samples=16, noise_size=16, noise_steps=3,
                    estimate_batches=2)
 
 
+# what a Bench reads from its args beyond the shared ones (work_dir, out, quick, methods), at
+# this command line's defaults: benchmarks/tuning.py and cost_curve.py build one from theirs
+BENCH_DEFAULTS = dict(config=BASE, cfg_options={}, max_forget_epochs=None,
+                      audit_per_class=AUDIT_PER_CLASS)
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="tiny end-to-end run (checks the code)")
+    p.add_argument("--config", default=BASE, help=f"the protocol (default {BASE}; e.g. the "
+                   "paper's ResNet-18 on a GPU: benchmarks/paper_protocol.sh)")
+    p.add_argument("--reported", nargs="+", default=REPORTED,
+                   help=f"Table 1's classes (default {' '.join(REPORTED)})")
+    p.add_argument("--audit-per-class", type=int, default=AUDIT_PER_CLASS,
+                   help=f"training and test images per class of each audit (default "
+                        f"{AUDIT_PER_CLASS})")
+    p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="overrides of every run's config, after the benchmark's own (give "
+                        "tools/train.py the same for the original and retrain models)")
     p.add_argument("--sections", nargs="+", default=["table1", "probe", "tsne", "table5",
                                                      "table4", "table3"])
     p.add_argument("--seeds", nargs="+", type=int, help="Table 1 seeds (default 0 1 2)")
@@ -129,7 +145,7 @@ def parse_args(argv=None):
                    help=f"Table 1 seeds for the D_r methods and {sorted(SLOW)} (default 1)")
     p.add_argument("--max-forget-epochs", type=int,
                    help="cap every method's unlearning epochs (noted in every table)")
-    p.add_argument("--work-dir", help="work root (default work_dirs/cls_cifar10_resnet20_cpu)")
+    p.add_argument("--work-dir", help="work root (default work_dirs/<the config's experiment>)")
     p.add_argument("--out", help="tables and figures (default docs/results/classification)")
     args = p.parse_args(argv)
     if args.quick:
@@ -137,7 +153,9 @@ def parse_args(argv=None):
         args.work_dir = args.work_dir or "work_dirs/cls_cifar10_quick"
         args.out = args.out or "work_dirs/cls_cifar10_quick/report"
     args.seeds = args.seeds or [0, 1, 2]
-    args.work_dir = str(ROOT / (args.work_dir or "work_dirs/cls_cifar10_resnet20_cpu"))
+    args.cfg_options = parse_cfg_options(args.cfg_options)
+    args.work_dir = str(ROOT / (args.work_dir or "work_dirs/" + Config.fromfile(
+        str(ROOT / args.config)).experiment))
     args.out = ROOT / (args.out or "docs/results/classification")
     return args
 
@@ -155,7 +173,7 @@ class Bench:
         self.ledger = Ledger(args.out / "runs.jsonl")
 
     def config(self, method="delete", seed=0, forget=("airplane",), **options) -> Config:
-        cfg = compose_method(Config.fromfile(str(ROOT / BASE)), method)
+        cfg = compose_method(Config.fromfile(str(ROOT / self.args.config)), method)
         overrides = {"work_root": self.args.work_dir, "randomness.seed": seed,
                      "forget_classes": list(forget),
                      # evaluate once, after unlearning (runner.test), not after every epoch
@@ -170,7 +188,7 @@ class Bench:
                                                            self.args.max_forget_epochs)
         overrides.update(options)
         cfg.merge_from_dict(overrides)
-        return cfg
+        return apply_options(cfg, self.args.cfg_options)
 
     def lookup(self, cfg: Config) -> Tuple[str, str, Optional[dict]]:
         """(run name, run hash, the run's record in the ledger or None)."""
@@ -223,7 +241,7 @@ class Bench:
         if not ckpt.is_file():
             if not self.args.quick:
                 return dict(name=ckpt.stem, metrics={}, missing=(
-                    f"{ckpt} missing: python tools/train.py {BASE}"
+                    f"{ckpt} missing: python tools/train.py {self.args.config}"
                     + (" --retrain --cfg-options forget_classes=" + json.dumps(
                         list(forget)).replace(" ", "") if stage == "retrain" else "")))
             run_or_load(cfg, stage)
@@ -250,7 +268,7 @@ class Bench:
             if "missing" not in record:
                 self.audit(record, tags["forget_class"], cfg)
 
-        for cls in REPORTED:
+        for cls in self.args.reported:
             forget = (cls,)
             for stage in ("original", "retrain"):
                 add(self.reference(stage, forget), row=f"{stage.title()} model", seed=0,
@@ -262,7 +280,7 @@ class Bench:
                     cfg = self.config(method, seed, forget)
                     add(self.unlearn(cfg), cfg, row=row, seed=seed, forget_class=cls)
         self.write("table1", records, f"Table 1 shape: forget one class, each of "
-                   f"{', '.join(REPORTED)} (never used for tuning), every method at its "
+                   f"{', '.join(self.args.reported)} (never used for tuning), every method at its "
                    "selected setting (tuning.md); rank = H-Mean rank among all methods / among "
                    "forget-only methods")
         write_paper_comparison(records, self.args.out / "table1_vs_paper.md",
@@ -292,7 +310,7 @@ class Bench:
             rows.append(dict(row=r["row"], metrics=headline(joint),
                              verdict=joint["verdict"]["indistinguishable"]))
             if (r["row"] in dict(self.methods) and r.get("seed") == self.args.seeds[0]
-                    and cls == REPORTED[0]):
+                    and cls == self.args.reported[0]):
                 original = audits.get(self.reference_name("original", (cls,)))
                 if original:
                     pair["original"] = original
@@ -310,8 +328,8 @@ class Bench:
         s = first["settings"] if first else {}
         note = (
             "Table 1's runs audited (taskforget/evaluation/audit.py; one report per method, "
-            f"its seed {self.args.seeds[0]} on {REPORTED[0]}: audit/<run>/audit.md). Each "
-            "model is audited on the same seeded images: "
+            f"its seed {self.args.seeds[0]} on {self.args.reported[0]}: "
+            "audit/<run>/audit.md). Each model is audited on the same seeded images: "
             f"{s.get('train_images', '-')} training and {s.get('test_images', '-')} test "
             f"images ({'the quick data' if self.args.quick else f'{AUDIT_PER_CLASS} per class'}"
             f"). Relearn: a copy fine-tuned on {k} forget training images (SGD lr "
@@ -456,7 +474,7 @@ class Bench:
         return result
 
     def audit_per_class(self):
-        return None if self.args.quick else AUDIT_PER_CLASS  # quick: the quick data as is
+        return None if self.args.quick else self.args.audit_per_class  # quick: its data as is
 
     def audit_data(self, cls: str) -> tuple:
         """(train, test) audit datasets of one forget class, built once per process."""
@@ -526,6 +544,7 @@ def write_paper_comparison(records, path: Path, note: str = "") -> Path:
     share of the retrain model's, in each; 'keeps the paper's share' when ours is at least the
     paper's (issue #12's target)."""
     groups = tables.group(records, lambda r: r["row"])
+    classes = ", ".join(dict.fromkeys(r["forget_class"] for r in records if "forget_class" in r))
     mean = {name: {c: tables.mean_std(tables.metric(r, c) for r in recs)[0]
                    for c in ("Acc_ft", "Acc_rt", "H-Mean")} for name, recs in groups.items()}
     retrain_ours = mean.get("Retrain model", {}).get("Acc_rt", math.nan)
@@ -549,7 +568,7 @@ def write_paper_comparison(records, path: Path, note: str = "") -> Path:
             *(cell(v) for v in (paper or (None,) * 3)), cell(paper_share, 1), keeps]) + " |")
     text = "\n".join([
         "# Table 1 beside the paper's (CIFAR-10)", "",
-        f"Ours: means over {', '.join(REPORTED)} x seeds (table1.md); the paper: ResNet-18, "
+        f"Ours: means over {classes} x seeds (table1.md); the paper: ResNet-18, "
         "its Table 1. Share = Acc_rt / the retrain model's Acc_rt (%), which is comparable "
         "across the two protocols where the absolute numbers are not.", "", *lines, "",
         note, ""])
@@ -574,7 +593,8 @@ def main(argv=None):
     original = checkpoint_path(bench.config(None), "original")
     if not args.quick and not original.is_file():
         sys.exit(f"{original} is missing: train it first with\n"
-                 f"  python tools/train.py {BASE}\n  python tools/train.py {BASE} --retrain")
+                 f"  python tools/train.py {args.config}\n  python tools/train.py "
+                 f"{args.config} --retrain")
     start = time.time()
     for section in args.sections:
         if section not in ("table1", "probe", "tsne", "table5", "table4", "table3"):

@@ -31,7 +31,7 @@ from mmengine.config import Config
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tuning  # noqa: E402
-from cls_cifar10 import Bench  # noqa: E402
+from cls_cifar10 import BENCH_DEFAULTS, Bench  # noqa: E402
 
 from taskforget.apis import checkpoint_path, device_name  # noqa: E402
 from taskforget.checkpoint import write_text_atomic  # noqa: E402
@@ -90,7 +90,7 @@ def parse_args(argv=None):
     args.out = ROOT / (args.out or f"docs/results/{protocol.task}")
     args.tuning = ROOT / args.tuning if args.tuning else args.out / "tuning.csv"
     args.tuned_config = ROOT / args.tuned_config if args.tuned_config else None
-    args.max_forget_epochs = None  # read by Bench.config
+    vars(args).update(BENCH_DEFAULTS)
     return args
 
 

@@ -64,7 +64,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
-from cls_cifar10 import BASE, METHODS, QUICK_MODEL, Bench  # noqa: E402
+from cls_cifar10 import BASE, BENCH_DEFAULTS, METHODS, QUICK_MODEL, Bench  # noqa: E402
 
 from taskforget.apis import checkpoint_path  # noqa: E402
 from taskforget.checkpoint import file_digest, write_text_atomic  # noqa: E402
@@ -251,8 +251,7 @@ def parse_args(argv=None):
     args.out = ROOT / (args.out or f"docs/results/{protocol.task}")
     args.tuned_config = ROOT / (args.tuned_config or "configs/_base_/tuned/"
                                 f"{protocol.tuned or Path(protocol.config).stem}.py")
-    # the classification benchmark's settings that Bench.config reads
-    args.max_forget_epochs = None
+    vars(args).update(BENCH_DEFAULTS)
     return args
 
 

@@ -129,13 +129,15 @@ def test_h_mean_ranks_and_the_paper_comparison(tmp_path):
                                       "Negative Gradient": None})
     assert ranks == {"SalUn (D_r)": "1 / -", "DELETE": "2 / 1", "Random Label": "3 / 2"}
 
-    def rec(row, acc_ft, acc_rt, h):
-        return dict(row=row, metrics={"Acc_ft": acc_ft, "Acc_rt": acc_rt, "H-Mean": h})
+    def rec(row, acc_ft, acc_rt, h, forget_class="airplane"):
+        return dict(row=row, forget_class=forget_class,
+                    metrics={"Acc_ft": acc_ft, "Acc_rt": acc_rt, "H-Mean": h})
 
-    records = [rec("Retrain model", 0.0, 80.0, 82.0), rec("Retrain model", 0.0, 82.0, 83.0),
-               rec("Random Label", 1.0, 70.0, 75.0), rec("Random Label", 3.0, 72.0, 76.0),
+    records = [rec("Retrain model", 0.0, 80.0, 82.0), rec("Retrain model", 0.0, 82.0, 83.0, "deer"),
+               rec("Random Label", 1.0, 70.0, 75.0), rec("Random Label", 3.0, 72.0, 76.0, "deer"),
                rec("DELETE", 0.0, 81.0, 82.5)]
     text = cls_cifar10.write_paper_comparison(records, tmp_path / "cmp.md").read_text()
+    assert "Ours: means over airplane, deer x seeds" in text
     row = next(line for line in text.splitlines() if line.startswith("| Random Label"))
     # ours: mean Acc_rt 71 of retrain's 81 = 87.7 %; the paper's 82.18 / 95.20 = 86.3 %
     assert "| 71.00 |" in row and "| 87.7 |" in row and "| 86.3 |" in row
@@ -150,9 +152,9 @@ def test_table1_audit_is_written_and_read_back(tmp_path, monkeypatch, capsys):
     import cls_cifar10
 
     import taskforget.commands.audit as audit_command
-    monkeypatch.setattr(cls_cifar10, "REPORTED", ["airplane"])
     monkeypatch.setattr(cls_cifar10.tables, "boxplots", lambda *a, **k: None)
     argv = ["--quick", "--sections", "table1", "--methods", "delete", "--seeds", "0",
+            "--reported", "airplane",
             "--work-dir", str(tmp_path / "w"), "--out", str(tmp_path / "out")]
     cls_cifar10.main(argv)
     out = tmp_path / "out"
@@ -187,3 +189,22 @@ def test_table1_audit_is_written_and_read_back(tmp_path, monkeypatch, capsys):
     cls_cifar10.main(argv)
     assert (out / "table1_audit.md").read_text().splitlines()[:5] == lines[:5]
     assert (out / "table1.md").read_text().splitlines()[:6] == table1[:6]
+
+
+def test_the_classification_benchmark_runs_another_protocol_with_options():
+    """--config, --cfg-options and --reported (benchmarks/paper_protocol.sh on a GPU): every run
+    is that protocol's, with the options applied after the benchmark's own overrides, in the
+    protocol's own work root."""
+    import cls_cifar10
+
+    args = cls_cifar10.parse_args([
+        "--config", "configs/cls_cifar10_resnet18_short.py", "--reported", "deer",
+        "--cfg-options", "forget.train_cfg.max_epochs=1", "train_dataloader.num_workers=0"])
+    assert args.work_dir.endswith("work_dirs/cls_cifar10_resnet18_short")
+    assert args.reported == ["deer"]
+    cfg = cls_cifar10.Bench(args).config("negative_gradient", forget=("deer",))
+    assert cfg.model.network.type == "resnet18_cifar" and cfg.forget_classes == ["deer"]
+    assert cfg.forget.train_cfg.max_epochs == 1 and cfg.train_dataloader.num_workers == 0
+    # the CPU protocol's selected setting, carried over (negative_gradient: lr 1e-5, train mode)
+    assert cfg.forget.optim_wrapper.optimizer.lr == 1e-5 and cfg.model.norm_eval is False
+    assert cls_cifar10.schedule(cfg) == "1 ep SGD 1e-05"
