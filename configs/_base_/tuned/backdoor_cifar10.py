@@ -5,3 +5,4 @@ method_settings = dict(
         forget=dict(train_cfg=dict(max_epochs=10),
                     optim_wrapper=dict(optimizer=dict(lr=0.001)))),
 )
+tuned_methods = ['bae_delete']
