@@ -96,15 +96,13 @@ def parse_args(argv=None):
 
 # ---- the tuning's selection ----------------------------------------------------------------
 def selected_scores(rows: list) -> dict:
-    """``{method: (mean H-Mean, mean Acc_rt)}`` of each method's selected setting: the best
-    full-budget setting (the tuning's successive halving), or the best point of a weight edit;
-    scored as the tuning scores (diverged = 0, mean over the validation classes)."""
+    """``{method: (mean H-Mean, mean Acc_rt)}`` of each method's selected setting: its best
+    point at either budget (as the tuning selects), scored as the tuning scores (diverged = 0,
+    mean over the validation classes)."""
     out = {}
     for method in dict.fromkeys(r["method"] for r in rows):
-        mine = [r for r in rows if r["method"] == method]
-        final = [r for r in mine if r["phase"] == "full"] or mine
         settings = {}
-        for r in final:
+        for r in (r for r in rows if r["method"] == method):
             settings.setdefault((r["lr"], r["norm"], r["knob"], r["epochs"]), []).append(r)
         out[method] = max(_score(group) for group in settings.values())
     return out

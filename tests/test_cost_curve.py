@@ -14,21 +14,24 @@ import cost_curve  # noqa: E402
 import tuning  # noqa: E402
 
 
-def row(method, phase, lr, h, acc=70.0, status="ok", knob=None, cls="cat"):
+def row(method, phase, lr, h, acc=70.0, status="ok", knob=None, cls="cat", epochs=20):
     return {"method": method, "class": cls, "phase": phase, "lr": lr, "norm": "train",
-            "knob": knob, "epochs": 20, "H-Mean": h, "Acc_rt": acc, "status": status}
+            "knob": knob, "epochs": epochs, "H-Mean": h, "Acc_rt": acc, "status": status}
 
 
 def test_selected_scores_follow_the_tunings_selection():
-    rows = [row("delete", "grid", 1e-3, 99.0),  # a search point is never the selection
-            row("delete", "full", 1e-3, 80.0), row("delete", "full", 1e-3, 70.0, cls="dog"),
+    full = [row("delete", "full", 1e-3, 80.0), row("delete", "full", 1e-3, 70.0, cls="dog"),
             row("delete", "full", 1e-4, 90.0),
             row("delete", "full", 1e-4, None, status="diverged", cls="dog"),
             row("fisher", "grid", None, 60.0, knob=1e-6), row("fisher", "refine", None, 65.0,
                                                                knob=3e-6)]
-    scores = cost_curve.selected_scores(rows)
-    assert scores["delete"] == pytest.approx((75.0, 70.0))  # 1e-4 diverged on dog: 45
+    short = [row("delete", "grid", 1e-3, 99.0, epochs=5),
+             row("delete", "grid", 1e-3, 62.0, cls="dog", epochs=5)]
+    scores = cost_curve.selected_scores(full + short[:1] + [dict(short[1], **{"H-Mean": 40.0})])
+    assert scores["delete"] == pytest.approx((75.0, 70.0))  # 1e-4 diverged on dog: 45; 5 ep: 69.5
     assert scores["fisher"] == pytest.approx((65.0, 70.0))
+    # the epoch count is searched too: the short-budget point, better on both classes, wins
+    assert cost_curve.selected_scores(full + short)["delete"] == pytest.approx((80.5, 70.0))
 
 
 def test_best_baselines_are_training_based_forget_set_methods():

@@ -65,6 +65,24 @@ def test_training_method_grid_refine_and_successive_halving(search):
     assert knob is None
 
 
+def test_a_method_better_at_the_short_budget_is_selected_there(search, monkeypatch):
+    """The epoch count is searched too: where more epochs cost H-Mean, the best point of the
+    short budget beats every full-budget point and is selected with its epoch count."""
+    s, runs = search
+    peak = surface
+
+    def over_trained(point):
+        scores = peak(point)
+        if scores["H-Mean"] is not None and point.knob is None:
+            scores["H-Mean"] -= 0.2 * point.epochs  # net -0.1 per epoch
+        return scores
+
+    monkeypatch.setattr(sys.modules[__name__], "surface", over_trained)
+    lr, norm, _, epochs = s.search("delete")
+    assert lr == pytest.approx(10 ** -3.5) and norm == "train" and epochs == 5
+    assert {p.epochs for p in runs if p.phase == "full"} == {20}  # the finalists still ran
+
+
 def test_remaining_data_methods_get_the_remaining_data_budget(search):
     s, runs = search
     assert s.search("finetune")[3] == tuning.BUDGET["remain"][1]

@@ -4,5 +4,8 @@ method_settings = dict(
     bae_delete=dict(model=dict(norm_eval=False),
         forget=dict(train_cfg=dict(max_epochs=10),
                     optim_wrapper=dict(optimizer=dict(lr=0.001)))),
+    finetune=dict(model=dict(norm_eval=True),
+        forget=dict(train_cfg=dict(max_epochs=10),
+                    optim_wrapper=dict(optimizer=dict(lr=0.01)))),
 )
-tuned_methods = ['bae_delete']
+tuned_methods = ['bae_delete', 'finetune']

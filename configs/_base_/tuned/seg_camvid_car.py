@@ -5,7 +5,7 @@ method_settings = dict(
         forget=dict(train_cfg=dict(max_epochs=3),
                     optim_wrapper=dict(optimizer=dict(lr=0.0031622776601683794)))),
     negative_gradient=dict(model=dict(norm_eval=False),
-        forget=dict(train_cfg=dict(max_epochs=3),
+        forget=dict(train_cfg=dict(max_epochs=1),
                     optim_wrapper=dict(optimizer=dict(lr=3.1622776601683795e-05)))),
     random_label=dict(model=dict(norm_eval=False),
         forget=dict(train_cfg=dict(max_epochs=3),
