@@ -326,12 +326,13 @@ class Bench:
             f"{sum(bool(r['verdict']) for r in recs)} / {len(recs)}"))
         spent = sum(a.get("audit_time_s") or 0 for a in audits.values() if a)
         s = first["settings"] if first else {}
+        images = "the quick data" if self.args.quick else f"{self.args.audit_per_class} per class"
         note = (
             "Table 1's runs audited (taskforget/evaluation/audit.py; one report per method, "
             f"its seed {self.args.seeds[0]} on {self.args.reported[0]}: "
             "audit/<run>/audit.md). Each model is audited on the same seeded images: "
             f"{s.get('train_images', '-')} training and {s.get('test_images', '-')} test "
-            f"images ({'the quick data' if self.args.quick else f'{AUDIT_PER_CLASS} per class'}"
+            f"images ({images}"
             f"). Relearn: a copy fine-tuned on {k} forget training images (SGD lr "
             f"{s.get('relearn_lr', '-')}, momentum 0.9, batch min(k, 32), network in eval "
             f"mode), Acc_ft after {steps} steps, and the % of as many remaining-class test "
