@@ -4,15 +4,19 @@
 # 15 one-cycle epochs (configs/cls_cifar10_resnet18_short.py), the retrain model without
 # airplane, then DELETE and the tuning's three best training-based forget-set baselines
 # (benchmarks/cost_curve.py's rule over docs/results/classification/tuning.csv) at their
-# selected settings, one seed, forgetting airplane. Writes table1.md/.csv, table1_vs_paper.md,
-# runs.jsonl, audits and log.txt under $OUT (default work_dirs/paper_protocol/out); every stage
-# prints its wall time, and a rerun reuses what is finished.
+# selected settings, one seed, forgetting airplane. The tables, audits and ledger go to
+# work_dirs/paper_protocol*/out; log.txt, table1.md/.csv, table1_vs_paper.md, table1_audit.md,
+# runs.jsonl and audit.tgz are copied to $OUT (the device tool brings back 8 files at most),
+# also when the call is stopped. Every stage prints its wall time; a rerun reuses what is done.
 #   QUICK=1 bash benchmarks/paper_protocol.sh   # a few images, 1 epoch, on a CPU: checks it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1 NO_ALBUMENTATIONS_UPDATE=1
-OUT=${OUT:-work_dirs/paper_protocol/out}
-mkdir -p "$OUT"
+# its own work root: the QUICK check, or other loader settings, are runs of other settings
+WORK=${WORK:-work_dirs/paper_protocol$([ "${QUICK:-0}" = 1 ] && echo _quick)}
+RESULTS=$WORK/out
+OUT=${OUT:-$RESULTS}
+mkdir -p "$OUT" "$RESULTS"
 exec > >(tee -a "$OUT/log.txt") 2>&1
 PY=${PY:-python3}
 if [ -d .device/wheels ] && ! "$PY" -c "import mmengine" 2>/dev/null; then
@@ -40,11 +44,23 @@ if [ "${QUICK:-0}" = 1 ]; then
          forget.train_cfg.max_epochs=1)
   AUDIT=5
 fi
-# its own work root: the QUICK check, or other loader settings, are runs of other settings
-WORK=${WORK:-work_dirs/paper_protocol$([ "${QUICK:-0}" = 1 ] && echo _quick)}
+copy_back() {  # the few files worth bringing back, into $OUT
+  [ "$(cd "$OUT" && pwd)" = "$(cd "$RESULTS" && pwd)" ] && return
+  for f in table1.md table1.csv table1_vs_paper.md table1_audit.md runs.jsonl; do
+    [ -f "$RESULTS/$f" ] && cp "$RESULTS/$f" "$OUT/"
+  done
+  [ -d "$RESULTS/audit" ] && tar czf "$OUT/audit.tgz" -C "$RESULTS" audit
+  return 0
+}
+trap copy_back EXIT
+trap 'exit 143' TERM
 stage() { local t=$SECONDS; "$@"; echo "[paper_protocol] $(( SECONDS - t )) s: ${*:1:4}"; }
-stage "$PY" tools/train.py "$CFG" --work-dir "$WORK" --cfg-options "${OPTS[@]}"
-stage "$PY" tools/train.py "$CFG" --work-dir "$WORK" --retrain --cfg-options "${OPTS[@]}"
+# a rerun keeps the models it has (a GPU's training is not bit-reproducible: retraining them
+# would make every unlearning run another run)
+[ -f "$WORK/original.pth" ] || stage "$PY" tools/train.py "$CFG" --work-dir "$WORK" \
+    --cfg-options "${OPTS[@]}"
+[ -f "$WORK/retrain_airplane_seed0.pth" ] || stage "$PY" tools/train.py "$CFG" \
+    --work-dir "$WORK" --retrain --cfg-options "${OPTS[@]}"
 BASELINES=$("$PY" -c "
 import sys; sys.path.insert(0, 'benchmarks')
 import cost_curve, tuning
@@ -52,5 +68,5 @@ rows = tuning.read_tuning(tuning.ROOT / 'docs/results/classification/tuning.csv'
 print(' '.join(cost_curve.best_baselines(cost_curve.selected_scores(rows), 3)))")
 echo "[paper_protocol] DELETE and the three best baselines: $BASELINES"
 stage "$PY" benchmarks/cls_cifar10.py --config "$CFG" --sections table1 --seeds 0 \
-    --reported airplane --methods delete $BASELINES --work-dir "$WORK" --out "$OUT" \
+    --reported airplane --methods delete $BASELINES --work-dir "$WORK" --out "$RESULTS" \
     --audit-per-class "$AUDIT" --cfg-options "${OPTS[@]}"
