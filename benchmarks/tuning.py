@@ -170,7 +170,7 @@ class Protocol:
     @property
     def columns(self) -> list:
         return ["method", "class", "phase", "lr", "norm", "knob", "epochs", *self.metrics,
-                "time_s", "status", "original"]
+                "time_s", "status", "original", "device", "precision"]
 
 
 PROTOCOLS = {
@@ -300,17 +300,35 @@ class NotCached(LookupError):
     """A point an offline search needs is not in the ledger."""
 
 
+TEXT_COLUMNS = ("method", "class", "phase", "norm", "status", "original", "device", "precision")
+
+
 def read_tuning(path: Path) -> list:
-    """The rows of tuning.csv, numbers as floats (empty cells: None)."""
-    def value(text):
+    """The rows of tuning.csv as the search makes them: epochs as ints, the other numbers as
+    floats, empty cells as None."""
+    def value(key, text):
+        if text == "" or key in TEXT_COLUMNS:
+            return text or None
+        if key == "epochs":
+            return int(float(text))
         try:
-            return float(text) if text != "" else None
+            return float(text)
         except ValueError:
             return text
 
     with open(path, newline="") as f:
-        return [{k: (v if k in ("method", "class", "phase", "norm", "status", "original")
-                     else value(v)) for k, v in row.items()} for row in csv.DictReader(f)]
+        return [{k: value(k, v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def row_setting(row: dict) -> tuple:
+    """A row's ``(lr, norm, knob, epochs)``."""
+    return row["lr"], row["norm"], row["knob"], row["epochs"]
+
+
+def setting_cells(setting: tuple) -> tuple:
+    """A setting as tuning.csv writes it (a point's lr and the same lr read back from the
+    table compare equal)."""
+    return tuple(_cell(v) for v in setting)
 
 
 def point_key(row: dict) -> tuple:
@@ -353,6 +371,23 @@ class Search:
         self.table = {}
         self.offline = False  # True: only read points back (NotCached when one is missing)
         self.original = self.original_digest()
+        self.committed = None  # {point key: row} when reporting from tuning.csv alone
+
+    def report_from_table(self) -> bool:
+        """Without the original model, a report reads the points from the committed
+        tuning.csv instead of the ledger (its keys need the original's bytes); True when that
+        table holds the points of one original."""
+        path = self.args.out / "tuning.csv"
+        rows = read_tuning(path) if path.is_file() else []
+        originals = {r["original"] for r in rows}
+        if len(originals) != 1:
+            return False
+        self.committed = {point_key(r): r for r in rows if r["status"] != "planned"}
+        self.table = dict(self.committed)  # the rewritten csv keeps every committed point
+        self.original = originals.pop()
+        print(f"[tuning] the original is not on this machine: the points come from {path} "
+              f"(original {self.original})", flush=True)
+        return True
 
     def original_digest(self) -> Optional[str]:
         """The original model's file digest (16 hex digits), None while it is missing."""
@@ -370,6 +405,15 @@ class Search:
     def run(self, point: Point) -> dict:
         """The point's scores (its run, read back from the ledger when recorded there); the
         csv is rewritten after it. Offline, a point not in the ledger raises NotCached."""
+        if self.committed is not None:
+            row = self.committed.get(point_key(dict(
+                method=point.method, **{"class": point.forget_class}, lr=point.lr,
+                norm=point.norm, knob=point.knob, epochs=point.epochs)))
+            if row is None:
+                raise NotCached(point.suffix())
+            self.rows.append(row)
+            self.table[point_key(row)] = row
+            return row
         cfg = self.bench.config(point.method, 0, (point.forget_class,),
                                 **point.overrides(self.args.quick,
                                                   self.protocol.eval_overrides))
@@ -480,7 +524,7 @@ class Search:
             "|---|---|---|---|---|"]
         for method, setting in selected.items():
             rows = [r for r in self.rows if r["method"] == method]
-            chosen = [r for r in rows if (r["lr"], r["norm"], r["knob"], r["epochs"]) == setting]
+            chosen = [r for r in rows if setting_cells(row_setting(r)) == setting_cells(setting)]
             h, a = self.score(chosen)
             diverged = sum(r["status"] == "diverged" for r in rows)
             lines.append(f"| {method} | {describe(method, setting, protocol.knobs)} | {h:.2f} | "
@@ -497,7 +541,7 @@ class Search:
         settings = {}
         for r in self.rows:
             if r["method"] == method:
-                settings.setdefault((r["lr"], r["norm"], r["knob"], r["epochs"]), []).append(r)
+                settings.setdefault(row_setting(r), []).append(r)
         lines = ["| setting | epochs | score |", "|---|---|---|"]
         for setting, rows in sorted(settings.items(), key=lambda kv: (
                 kv[0][3] or 0, kv[0][2] or 0, kv[0][0] or 0, str(kv[0][1]))):
@@ -506,7 +550,7 @@ class Search:
                     else f"lr {lr:.1e}, batch norm {norm}")
             score = ("diverged" if all(r["status"] == "diverged" for r in rows)
                      else f"{self.score(rows)[0]:.2f}")
-            bold = "**" if setting == selected else ""
+            bold = "**" if setting_cells(setting) == setting_cells(selected) else ""
             lines.append(f"| {bold}{name}{bold} | {epochs if epochs else '-'} | "
                          f"{bold}{score}{bold} |")
         return lines
@@ -585,7 +629,8 @@ def main(argv=None):
     if args.quick:  # the tiny original first
         run_or_load(search.bench.config("delete"), "original")
         search.original = search.original_digest()
-    elif not args.plan and search.original is None:
+    elif not args.plan and search.original is None and not (
+            args.report and search.report_from_table()):
         sys.exit(f"the original model is missing: {search.protocol.train_hint}")
     methods = args.methods or search.protocol.methods()
     selected = {}

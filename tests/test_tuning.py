@@ -384,6 +384,30 @@ def test_report_writes_the_tables_from_the_ledger_alone(tmp_path, monkeypatch):
     assert "delete=dict(" in tuned and "random_label" not in tuned  # not searched: not selected
 
 
+def test_without_the_original_a_report_reads_the_committed_table(tmp_path, monkeypatch):
+    """The ledger's keys need the original's bytes; where the original is absent, --report
+    selects from tuning.csv's points instead: the same selection, every point kept, and the
+    tuned file written. Without that table it stops with the command that trains the
+    original."""
+    surface_search(tmp_path, "a" * 16).search("delete")  # a search on another machine
+    before = tuning.read_tuning(tmp_path / "out" / "tuning.csv")
+    bench = SurfaceBench(tmp_path, "b" * 16)  # other weights here: no ledger key matches
+    monkeypatch.setattr(tuning.PROTOCOLS["cls_cifar10"], "bench", lambda args: bench)
+    monkeypatch.setattr(tuning.Search, "original_digest", lambda self: None)
+    argv = ["--report", "--classes", "cat", "--out", str(tmp_path / "out"), "--tuned-config",
+            str(tmp_path / "tuned.py")]
+    tuning.main(argv)
+    assert bench.runs == []
+    report = (tmp_path / "out" / "tuning.md").read_text()
+    assert "| delete | lr 3.2e-04, batch norm train, 20 epochs | 81.00 | 70.00 | 15 (2) |" in report
+    assert "digest " + "a" * 16 in report and "Points run on: cpu x1 threads, fp32" in report
+    assert tuning.read_tuning(tmp_path / "out" / "tuning.csv") == before
+    assert "delete=dict(" in (tmp_path / "tuned.py").read_text()
+    (tmp_path / "out" / "tuning.csv").unlink()
+    with pytest.raises(SystemExit, match="original model is missing"):
+        tuning.main(argv)
+
+
 def test_face_table_beside_the_papers_table_s12():
     """Shares of retrain's Acc_rt and H-Mean gaps against hand-computed ones; the paper's side
     from Table S12 (DELETE 97.67 / 98.89 = 98.77 %, H-Mean 97.33 - 97.94 = -0.61)."""
