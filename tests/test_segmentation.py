@@ -105,8 +105,10 @@ def test_configs_build_every_stage(name, method):
     assert stages["forget"].model.adapter.forget_classes == ["car"]
     assert stages["forget"].test_evaluator.forget_classes == ["car"]
     assert stages["original"].model.type == "SupervisedModel"
-    if method is not None:  # the protocol's own schedule of the baseline
-        assert stages["forget"].train_cfg.max_epochs == 3
+    if method is not None:  # the baseline's schedule: its selected one (tuned/seg_camvid_car.py)
+        selected = cfg.method_settings[method].forget
+        assert stages["forget"].train_cfg.max_epochs == selected.train_cfg.max_epochs
+        assert stages["forget"].optim_wrapper.optimizer.lr == selected.optim_wrapper.optimizer.lr
         assert stages["forget"].model.type == {"negative_gradient": "NegativeGradient",
                                                "random_label": "RandomLabel"}[method]
 

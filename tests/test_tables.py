@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mmengine.config import Config
 
 from taskforget.evaluation import tables
 from taskforget.evaluation.probe import linear_probe
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def test_mean_std_by_hand():
@@ -205,6 +207,12 @@ def test_the_classification_benchmark_runs_another_protocol_with_options():
     cfg = cls_cifar10.Bench(args).config("negative_gradient", forget=("deer",))
     assert cfg.model.network.type == "resnet18_cifar" and cfg.forget_classes == ["deer"]
     assert cfg.forget.train_cfg.max_epochs == 1 and cfg.train_dataloader.num_workers == 0
-    # the CPU protocol's selected setting, carried over (negative_gradient: lr 1e-5, train mode)
-    assert cfg.forget.optim_wrapper.optimizer.lr == 1e-5 and cfg.model.norm_eval is False
-    assert cls_cifar10.schedule(cfg) == "1 ep SGD 1e-05"
+    # the CPU protocol's selected setting, carried over (configs/_base_/tuned/), the options on
+    # top of it
+    selected = Config.fromfile(str(ROOT / "configs/_base_/tuned/cls_cifar10_resnet20_cpu.py")
+                               ).method_settings.negative_gradient
+    lr = selected.forget.optim_wrapper.optimizer.lr
+    assert cfg.forget.optim_wrapper.optimizer.lr == lr
+    assert cfg.model.norm_eval == selected.model.norm_eval
+    assert cls_cifar10.schedule(cfg) == f"1 ep SGD {lr:.0e}" + (
+        ", BN frozen" if selected.model.norm_eval else "")
