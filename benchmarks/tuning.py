@@ -2,7 +2,8 @@
 reported (issue #12). Resumable: every grid point is a cached run (``run_or_load``).
 
     python benchmarks/tuning.py --plan          # the runs it would make, with their count
-    python benchmarks/tuning.py --report        # the tables from the ledger alone
+    python benchmarks/tuning.py --report        # the tables from the ledger alone (from the
+                                                # committed tuning.csv without the original)
     python benchmarks/tuning.py                 # run (or read back) the whole search
     python benchmarks/tuning.py --methods delete random_label --classes cat
     python benchmarks/tuning.py --quick         # tiny model and data: checks the code
@@ -19,9 +20,9 @@ The protocol, the same for every method:
   halving: the best three points so far run again at the full budget, and the best point at
   either budget is selected (the epoch count is a hyperparameter like the others: a method
   that does better in fewer epochs is compared there). Budgets (epochs): ``BUDGET`` -- the
-  paper's 20 for methods whose epoch is a pass
-  over the forget set (5 for the search points), and fewer for the methods whose epoch is a pass
-  over the remaining data (45,000 images: ``DR_EPOCH``).
+  paper's 20 for methods whose epoch is a pass over the forget set (5 for the search points),
+  and fewer for the methods whose epoch is a pass over the remaining data (45,000 images:
+  ``DR_EPOCH``).
 * **Weight-editing methods** (no training): their own knob (``KNOBS``) on a log grid over the
   paper's range, then the geometric midpoints between the best and its grid neighbours.
 * **Selection**: mean H-Mean over the validation classes (ties: mean Acc_rt). H-Mean uses the
