@@ -103,16 +103,9 @@ def selected_scores(rows: list) -> dict:
     for method in dict.fromkeys(r["method"] for r in rows):
         settings = {}
         for r in (r for r in rows if r["method"] == method):
-            settings.setdefault((r["lr"], r["norm"], r["knob"], r["epochs"]), []).append(r)
-        out[method] = max(_score(group) for group in settings.values())
+            settings.setdefault(tuning.row_setting(r), []).append(r)
+        out[method] = max(tuning.score(group) for group in settings.values())
     return out
-
-
-def _score(rows) -> tuple:
-    def ok(r, c):
-        return r[c] if r.get("status") == "ok" and r.get(c) is not None else 0.0
-    return (sum(ok(r, "H-Mean") for r in rows) / len(rows),
-            sum(ok(r, "Acc_rt") for r in rows) / len(rows))
 
 
 def best_baselines(scores: dict, n: int = BASELINES) -> list:

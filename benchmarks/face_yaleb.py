@@ -34,7 +34,7 @@ from taskforget.evaluation import tables  # noqa: E402
 from taskforget.evaluation.audit import HEADLINE, Tolerances, combine, headline  # noqa: E402
 from taskforget.evaluation.audit_report import write_report  # noqa: E402
 from taskforget.registry import DATASETS  # noqa: E402
-from taskforget.request import compose_method, is_tuned  # noqa: E402
+from taskforget.request import UNTUNED, compose_method, tuned_label  # noqa: E402
 from taskforget.tasks.face import identity_table  # noqa: E402
 from taskforget.tasks.face.gradcam import gradcam_for_config  # noqa: E402
 
@@ -83,7 +83,7 @@ def cached(cfg, stage, name, checkpoint=None, train_cfg=None):
 def row_label(method: str, cfg) -> str:
     """The table row of ``method`` in the protocol ``cfg``, marked when no search selected
     its setting."""
-    return method if is_tuned(method_config(cfg, method)) else f"{method} (untuned)"
+    return tuned_label(method, cfg, METHODS[method])
 
 
 def method_config(cfg, method):
@@ -120,7 +120,7 @@ def versus_paper(rows_by_method) -> str:
     lines = ["| method | Acc_rt / retrain's (%) | paper (%) | keeps the paper's share | "
              "H-Mean - retrain's | paper |", "|---|---|---|---|---|---|"]
     for label in rows_by_method:
-        method = label.replace(" (untuned)", "")
+        method = label.replace(UNTUNED, "")
         if method not in PAPER_S12 or method == "retrain":
             continue
         share, paper_share = 100 * mean(label, "Acc_rt") / retrain_acc, \

@@ -32,7 +32,7 @@ from taskforget.commands.audit import audit_checkpoint, audit_datasets  # noqa: 
 from taskforget.commands.seg_overlay import make_overlay  # noqa: E402
 from taskforget.evaluation.audit import Tolerances  # noqa: E402
 from taskforget.evaluation.audit_report import write_report  # noqa: E402
-from taskforget.request import compose_method, is_tuned  # noqa: E402
+from taskforget.request import compose_method, tuned_label  # noqa: E402
 
 METHODS = {  # key: (row name, protocol config, method fragment)
     "delete": ("DELETE (mask: all pixels)", "configs/seg_camvid_car.py", "delete"),
@@ -159,9 +159,8 @@ def benchmark(args, out: Path) -> None:
                         if k.startswith("original/")}
     rows = [("original", original_metrics, original["wall_time_s"]),
             ("retrain", retrain_eval["metrics"], retrain["wall_time_s"])]
-    rows += [(METHODS[k][0] + ("" if is_tuned(cfg) else " (untuned)")
-              + (" (diverged)" if r.get("diverged") else ""), r["metrics"], r["wall_time_s"])
-             for k, (cfg, r) in runs.items()]
+    rows += [(tuned_label(METHODS[k][0], cfg) + (" (diverged)" if r.get("diverged") else ""),
+              r["metrics"], r["wall_time_s"]) for k, (cfg, r) in runs.items()]
 
     head = ["model", *MAIN, "wall time (s)"]
     main_rows = [[n, *[fmt(m.get(c)) for c in MAIN], fmt(t)] for n, m, t in rows]

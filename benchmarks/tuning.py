@@ -321,6 +321,17 @@ def read_tuning(path: Path) -> list:
         return [{k: value(k, v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
+def score(rows, retain: str = "Acc_rt") -> tuple:
+    """(mean H-Mean, mean ``retain`` metric) of one setting's rows over the validation
+    classes; a diverged point scores 0; (-1, -1) without rows."""
+    def ok(r, column):
+        return r[column] if r.get("status") == "ok" and r.get(column) is not None else 0.0
+    if not rows:
+        return -1.0, -1.0
+    return (sum(ok(r, "H-Mean") for r in rows) / len(rows),
+            sum(ok(r, retain) for r in rows) / len(rows))
+
+
 def row_setting(row: dict) -> tuple:
     """A row's ``(lr, norm, knob, epochs)``."""
     return row["lr"], row["norm"], row["knob"], row["epochs"]
@@ -446,14 +457,7 @@ class Search:
         return row
 
     def score(self, rows) -> tuple:
-        """(mean H-Mean, mean Acc_rt, or the protocol's retain metric) over the validation
-        classes; a diverged point scores 0."""
-        retain = self.protocol.retain
-        h = [r["H-Mean"] if r["status"] == "ok" and r["H-Mean"] is not None else 0.0
-             for r in rows]
-        a = [r[retain] if r["status"] == "ok" and r.get(retain) is not None else 0.0
-             for r in rows]
-        return (sum(h) / len(h), sum(a) / len(a)) if h else (-1.0, -1.0)
+        return score(rows, self.protocol.retain)
 
     def evaluate(self, method, phase, settings) -> dict:
         """Run every setting on every validation class; {setting: score}."""

@@ -117,11 +117,21 @@ def compose_method(cfg: Config, name: Optional[str] = None) -> Config:
     return cfg
 
 
-def is_tuned(cfg: Config) -> bool:
-    """Whether the composed ``cfg``'s method (a backdoor defense: its ``defense_name``) runs
-    at a setting selected on validation classes: one that benchmarks/tuning.py lists in
-    ``tuned_methods`` (configs/_base_/tuned/), not the fragment's or the protocol's own."""
-    return (cfg.get("defense_name") or cfg.get("method")) in (cfg.get("tuned_methods") or [])
+UNTUNED = " (untuned)"
+
+
+def is_tuned(cfg: Config, method: Optional[str] = None) -> bool:
+    """Whether ``method`` (default: the composed ``cfg``'s; a backdoor defense: its
+    ``defense_name``) runs at a setting selected on validation classes: one that
+    benchmarks/tuning.py lists in the protocol's ``tuned_methods`` (configs/_base_/tuned/), not
+    the fragment's or the protocol's own."""
+    method = method or cfg.get("defense_name") or cfg.get("method")
+    return method in (cfg.get("tuned_methods") or [])
+
+
+def tuned_label(label: str, cfg: Config, method: Optional[str] = None) -> str:
+    """A table row's ``label``, marked :data:`UNTUNED` unless :func:`is_tuned`."""
+    return label if is_tuned(cfg, method) else label + UNTUNED
 
 
 @dataclass(frozen=True)

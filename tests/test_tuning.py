@@ -441,6 +441,7 @@ def test_the_tuned_file_lists_the_selected_methods_and_tables_mark_the_others(tm
     delete = compose_method(protocol.copy(), "delete")
     random_label = compose_method(protocol.copy(), "random_label")
     assert is_tuned(delete) and not is_tuned(random_label)
+    assert is_tuned(protocol, "delete") and not is_tuned(protocol, "random_label")  # by name
     assert random_label.forget.optim_wrapper.optimizer.lr == 2e-3
     assert cls_cifar10.schedule(delete) == "20 ep SGD 1e-03, BN frozen"
     assert cls_cifar10.schedule(random_label).endswith(", untuned")
