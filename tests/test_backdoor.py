@@ -258,3 +258,35 @@ def test_nad_attention_layers_and_maps():
     a = attention_map(feats)
     assert torch.allclose(a[0], torch.tensor([1.0, 0, 0, 0]))
     assert torch.allclose(a[1], torch.full((4,), 0.5))
+
+
+def test_nad_teacher_follows_the_official_schedule(monkeypatch):
+    """NAD's teacher (bboylyg/NAD: main.py at beta 0, utils/util.py adjust_learning_rate):
+    SGD nesterov, weight decay 1e-4, lr 0.1 for two epochs then 0.01; the student starts from
+    the backdoored weights, the teacher ends elsewhere."""
+    from taskforget.api import _RunnerShim
+    from taskforget.tasks.backdoor.methods import NAD
+    from taskforget.tasks.classification import small_cnn
+    torch.manual_seed(0)
+    model = NAD(small_cnn(width=4), BackdoorAdapter(list("abc"), [0]), teacher_epochs=4)
+    steps = []
+    step = torch.optim.SGD.step
+
+    def record(opt, *a, **k):
+        g = opt.param_groups[0]
+        steps.append((g["lr"], g["weight_decay"], g["nesterov"]))
+        return step(opt, *a, **k)
+
+    monkeypatch.setattr(torch.optim.SGD, "step", record)
+    batch = dict(inputs=torch.randn(6, 3, 16, 16), data_samples=dict(
+        label=torch.arange(6) % 3, true_label=torch.arange(6) % 3, uid=torch.arange(6),
+        is_train=torch.ones(6, dtype=torch.bool)))
+    before = {k: v.clone() for k, v in model.student.state_dict().items()}
+    model.before_unlearning(_RunnerShim([batch, batch]))
+    assert [s[0] for s in steps] == pytest.approx([0.1] * 4 + [0.01] * 4)
+    assert {s[1:] for s in steps} == {(1e-4, True)}
+    after = model.student.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    teacher = model.nad_teacher.state_dict()
+    assert not torch.equal(teacher["head.weight"], before["head.weight"])
+    assert not model.nad_teacher.training

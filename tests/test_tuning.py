@@ -137,17 +137,20 @@ def fake_search(monkeypatch, argv):
     return s, runs
 
 
-@pytest.mark.parametrize("protocol, method, classes, short, full", [
-    ("face_yaleb", "delete", [5, 9], 10, 40), ("seg_camvid", "delete", ["pedestrian"], 1, 3),
-    ("backdoor", "nc_delete", [5], 3, 10)])
+@pytest.mark.parametrize("protocol, method, classes, short, full, top_lr", [
+    ("face_yaleb", "delete", [5, 9], 10, 40, 1e-2),
+    ("seg_camvid", "delete", ["pedestrian"], 1, 3, 1e-2),
+    # the defenses' own recipes train at 0.1 (NAD), so the backdoor grid goes a decade higher
+    ("backdoor", "nc_delete", [5], 3, 10, 1e-1)])
 def test_protocol_points_and_budgets(monkeypatch, tmp_path, protocol, method, classes, short,
-                                     full):
+                                     full, top_lr):
     s, runs = fake_search(monkeypatch, ["--protocol", protocol, "--out", str(tmp_path)])
     assert s.args.classes == classes
     assert s.search(method) == (pytest.approx(10 ** -3.5), "train", None, full)
-    n = len(classes)
+    n, lrs = len(classes), int(round(math.log10(top_lr / 1e-6))) + 1
     assert [len([p for p in runs if p.phase == ph]) for ph in ("grid", "refine", "full")] \
-        == [10 * n, 2 * n, 3 * n]
+        == [2 * lrs * n, 2 * n, 3 * n]
+    assert max(p.lr for p in runs if p.phase == "grid") == top_lr
     assert {p.forget_class for p in runs} == set(classes)
     assert {p.epochs for p in runs if p.phase != "full"} == {short}
     assert {p.epochs for p in runs if p.phase == "full"} == {full}

@@ -143,20 +143,30 @@ def attention_map(features: Tensor, p: float = 2.0) -> Tensor:
 @MODELS.register_module()
 class NAD(CleanFineTune):
     """Neural Attention Distillation (Li et al., ICLR 2021): fine-tune a copy of the model on
-    the clean held-out set (the NAD teacher, ``teacher_epochs`` epochs of SGD at
-    ``teacher_lr``), then train the student with cross-entropy plus ``betas[l] * ||a_s - a_t||^2``
-    between attention maps of ``attention_layers`` (default: one per resolution).
+    the clean held-out set (the NAD teacher), then train the student with cross-entropy plus
+    ``betas[l] * ||a_s - a_t||^2`` between attention maps of ``attention_layers`` (default: one
+    per resolution).
+
+    As the official code (github.com/bboylyg/NAD): the teacher is the backdoored model
+    fine-tuned on the clean data with NAD's own loop at beta 0 (README.md, "How to get teacher
+    model?": 5-10 epochs): SGD momentum 0.9, nesterov, weight decay 1e-4 (main.py L143-147,
+    config.py L16-19), lr ``teacher_lr`` = 0.1 for the first two epochs, then 0.01
+    (utils/util.py ``adjust_learning_rate``, L68-79; ``teacher_milestones``). The student's
+    optimizer and its step schedule (the same drop after two epochs) are in the NAD config;
+    its initial lr is searched. Maps and betas: at.py L23-33, config.py L22-25.
 
     Needs no network contract: it hooks named submodules. The default layer choice needs
     ``network.encoder`` to be an ``nn.Sequential`` (taskforget's classifiers); for any other
     network give ``attention_layers`` (dotted names of modules with (N, C, H, W) outputs).
     """
 
-    def __init__(self, *args, teacher_epochs: int = 5, teacher_lr: float = 0.01,
+    def __init__(self, *args, teacher_epochs: int = 5, teacher_lr: float = 0.1,
+                 teacher_milestones: Sequence[int] = (2,),
                  betas: Sequence[float] = (500.0, 1000.0, 1000.0), power: float = 2.0,
                  attention_layers: Sequence[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.teacher_epochs, self.teacher_lr = teacher_epochs, teacher_lr
+        self.teacher_milestones = list(teacher_milestones)
         self.betas, self.power = tuple(betas), power
         self.layers = list(attention_layers) or globals()["attention_layers"](self.student)
         if len(self.betas) < len(self.layers):
@@ -171,7 +181,8 @@ class NAD(CleanFineTune):
     def before_unlearning(self, runner) -> None:
         teacher = copy.deepcopy(self.student).train()
         opt = torch.optim.SGD(teacher.parameters(), lr=self.teacher_lr, momentum=0.9,
-                              weight_decay=5e-4)
+                              weight_decay=1e-4, nesterov=True)
+        schedule = torch.optim.lr_scheduler.MultiStepLR(opt, self.teacher_milestones, 0.1)
         for _ in range(self.teacher_epochs):
             for batch in runner.train_dataloader:
                 data = self.data_preprocessor(batch, True)
@@ -180,8 +191,11 @@ class NAD(CleanFineTune):
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+            schedule.step()
         self.nad_teacher.load_state_dict(teacher.state_dict())
-        runner.logger.info(f"NAD: teacher fine-tuned {self.teacher_epochs} epochs")
+        runner.logger.info(f"NAD: teacher fine-tuned {self.teacher_epochs} epochs (lr "
+                           f"{self.teacher_lr:g}, x0.1 at epochs {self.teacher_milestones}); "
+                           f"last batch loss {loss.item():.3f}")
 
     def _features(self, net: nn.Module, inputs: Tensor):
         feats = {}
