@@ -7,7 +7,9 @@ ASR, clean Acc, H-Mean and wall time.
     python benchmarks/backdoor_cifar10.py [--sizes 3 7] [--methods bae_delete nad ...]
 
 Resumable: the poisoned models (work_dirs/backdoor_cifar10_k{k}/original.pth), the recovered
-triggers and each defense's report are cached and reused; delete them to recompute. Writes
+triggers and each defense's report are cached and reused; delete them to recompute. The rows of
+a size in ``backdoor_cifar10.json`` belong to one poisoned model (its digest): another one (a
+rerun on another machine) starts that size's rows afresh. Writes
 docs/results/backdoor/backdoor_cifar10.{md,json}, the recovered-trigger PNGs and Grad-CAM
 figures of the poisoned vs the repaired (BAERASER + DELETE) model. ``BackdoorBench`` is the
 tuning's view of a defense run.
@@ -36,7 +38,11 @@ from taskforget.apis import (  # noqa: E402
     hyperparameters,
     work_root,
 )
-from taskforget.checkpoint import write_json_atomic, write_text_atomic  # noqa: E402
+from taskforget.checkpoint import (  # noqa: E402
+    file_digest,
+    write_json_atomic,
+    write_text_atomic,
+)
 from taskforget.cli import run_or_load  # noqa: E402
 from taskforget.evaluation import h_mean  # noqa: E402
 from taskforget.ledger import Ledger  # noqa: E402
@@ -53,6 +59,7 @@ from taskforget.tasks.backdoor.figures import gradcam_figure  # noqa: E402
 CONFIGS = CONFIG_ROOT
 # the tuning's validation model (benchmarks/tuning.py --protocol backdoor) and the reported ones
 VALIDATION_SIZE = 5
+ORIGINAL_ROW = "Original (poisoned)"
 REPORTED_SIZES = [3, 7]
 # defense (its defense_name) -> (row, leaf config); DELETE rows first: they are the point of the
 # benchmark. Each runs at its selected setting (configs/_base_/tuned/backdoor_cifar10.py).
@@ -160,6 +167,16 @@ class BackdoorBench:
         return record
 
 
+def size_rows(results: dict, k: int, poisoned: dict, digest: str) -> dict:
+    """The rows of size ``k`` in ``results``, started afresh unless they were made on the
+    poisoned model of this ``digest`` (another machine or precision trains another one)."""
+    rows = results.setdefault(str(k), {})
+    if rows.get(ORIGINAL_ROW, {}).get("digest") != digest:
+        rows.clear()
+    rows[ORIGINAL_ROW] = dict(poisoned["metrics"], time=poisoned["time"], digest=digest)
+    return rows
+
+
 def table(results: dict, sizes) -> str:
     head = "| method | " + " | ".join(
         f"{k}x{k} ASR | {k}x{k} ASR_clean | {k}x{k} Acc | {k}x{k} H-Mean | {k}x{k} time (s)"
@@ -169,7 +186,7 @@ def table(results: dict, sizes) -> str:
     def fmt(value, digits=2):
         return "-" if value is None else f"{value:.{digits}f}"
 
-    for row in ["Original (poisoned)", *(name for name, _ in DEFENSES.values())]:
+    for row in [ORIGINAL_ROW, *(name for name, _ in DEFENSES.values())]:
         if not any(row in results.get(str(k), {}) for k in sizes):
             continue
         cells = []
@@ -202,8 +219,7 @@ def main():
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
     for k in args.sizes:
         poisoned = poisoned_model(k, args.poison_epochs)
-        rows = results.setdefault(str(k), {})
-        rows["Original (poisoned)"] = dict(poisoned["metrics"], time=poisoned["time"])
+        rows = size_rows(results, k, poisoned, file_digest(poisoned["checkpoint"])[:16])
         attack = BadNetsAttack(**poisoned["cfg"].attack)
         save_trigger_png(Trigger.from_attack(attack), out / f"trigger_k{k}{tag}_true.png")
         for defense in args.methods:
@@ -223,7 +239,7 @@ def main():
             if report.get("trigger_png"):
                 shutil.copyfile(report["trigger_png"], out / (
                     f"trigger_k{k}{tag}_{report['recover']}.png"))
-            rows["Original (poisoned)"]["ASR_clean"] = m["ASR_clean_original"]
+            rows[ORIGINAL_ROW]["ASR_clean"] = m["ASR_clean_original"]
             write_json_atomic(results_path, results)
         if "BAERASER + DELETE" in rows:
             gradcam_figure(poisoned["cfg"], [poisoned["checkpoint"],

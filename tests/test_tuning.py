@@ -472,3 +472,18 @@ def test_a_run_hash_ignores_the_other_methods_selections():
     changed = compose_method(base.copy(), "delete")
     changed.forget.optim_wrapper.optimizer.lr *= 2
     assert config_hash(changed) != before
+
+
+def test_backdoor_rows_of_another_poisoned_model_are_not_mixed_in():
+    from backdoor_cifar10 import ORIGINAL_ROW, size_rows
+    poisoned = dict(metrics=dict(ASR=99.8, Acc=78.7), time=10.0)
+    results = {"3": {ORIGINAL_ROW: dict(ASR=99.7, digest="aaaa"), "NAD": dict(ASR=6.1)},
+               "7": {ORIGINAL_ROW: dict(ASR=99.9), "NAD": dict(ASR=100.0)}}  # no digest: old
+    rows = size_rows(results, 3, poisoned, "aaaa")
+    rows["NC + DELETE"] = dict(ASR=0.9)
+    assert set(results["3"]) == {ORIGINAL_ROW, "NAD", "NC + DELETE"}  # the same model: kept
+    assert results["3"][ORIGINAL_ROW]["ASR"] == 99.8
+    size_rows(results, 7, poisoned, "bbbb")
+    assert results["7"] == {ORIGINAL_ROW: dict(ASR=99.8, Acc=78.7, time=10.0, digest="bbbb")}
+    size_rows(results, 3, poisoned, "cccc")  # another machine's poisoned model
+    assert set(results["3"]) == {ORIGINAL_ROW}
