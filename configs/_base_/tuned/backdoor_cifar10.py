@@ -1,17 +1,8 @@
 # Written by benchmarks/tuning.py: each method's selected setting on the validation
 # classes (docs/results/backdoor/tuning.md). Do not edit by hand.
 method_settings = dict(
-    bae_delete=dict(model=dict(norm_eval=False),
+    fineprune=dict(model=dict(norm_eval=False),
         forget=dict(train_cfg=dict(max_epochs=10),
-                    optim_wrapper=dict(optimizer=dict(lr=0.001)))),
-    nc_delete=dict(model=dict(norm_eval=False),
-        forget=dict(train_cfg=dict(max_epochs=10),
-                    optim_wrapper=dict(optimizer=dict(lr=0.0031622776601683794)))),
-    nc_ng=dict(model=dict(norm_eval=False),
-        forget=dict(train_cfg=dict(max_epochs=3),
-                    optim_wrapper=dict(optimizer=dict(lr=0.00031622776601683794)))),
-    finetune=dict(model=dict(norm_eval=True),
-        forget=dict(train_cfg=dict(max_epochs=10),
-                    optim_wrapper=dict(optimizer=dict(lr=0.01)))),
+                    optim_wrapper=dict(optimizer=dict(lr=0.1)))),
 )
-tuned_methods = ['bae_delete', 'nc_delete', 'nc_ng', 'finetune']
+tuned_methods = ['fineprune']
