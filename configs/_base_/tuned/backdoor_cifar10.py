@@ -10,8 +10,17 @@ method_settings = dict(
     bae_ng=dict(model=dict(norm_eval=False),
         forget=dict(train_cfg=dict(max_epochs=10),
                     optim_wrapper=dict(optimizer=dict(lr=0.0001)))),
+    nc_ng=dict(model=dict(norm_eval=False),
+        forget=dict(train_cfg=dict(max_epochs=3),
+                    optim_wrapper=dict(optimizer=dict(lr=0.00031622776601683794)))),
+    finetune=dict(model=dict(norm_eval=False),
+        forget=dict(train_cfg=dict(max_epochs=10),
+                    optim_wrapper=dict(optimizer=dict(lr=0.1)))),
     fineprune=dict(model=dict(norm_eval=False),
         forget=dict(train_cfg=dict(max_epochs=10),
                     optim_wrapper=dict(optimizer=dict(lr=0.1)))),
+    nad=dict(model=dict(norm_eval=False),
+        forget=dict(train_cfg=dict(max_epochs=10),
+                    optim_wrapper=dict(optimizer=dict(lr=0.1)))),
 )
-tuned_methods = ['bae_delete', 'nc_delete', 'bae_ng', 'fineprune']
+tuned_methods = ['bae_delete', 'nc_delete', 'bae_ng', 'nc_ng', 'finetune', 'fineprune', 'nad']
