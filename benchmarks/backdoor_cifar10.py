@@ -183,20 +183,23 @@ PAPER_S13 = {
 
 
 def versus_paper(results: dict, sizes) -> str:
-    """Each defense's ASR and its clean-Acc change from the poisoned model, beside the same
-    from the paper's Table S13 (:data:`PAPER_S13`), per trigger size."""
-    lines = ["| defense | size | ASR | paper | Acc - poisoned's | paper |",
-             "|---|---|---|---|---|---|"]
+    """Each defense's ASR, its clean-Acc change from the poisoned model and its H-Mean (clean
+    Acc against the drop in ASR), beside the same from the paper's Table S13
+    (:data:`PAPER_S13`), per trigger size."""
+    lines = ["| defense | size | ASR | paper | Acc - poisoned's | paper | H-Mean | paper |",
+             "|---|---|---|---|---|---|---|---|"]
     for k in sizes:
         rows, paper = results.get(str(k), {}), PAPER_S13.get(k, {})
         if ORIGINAL_ROW not in rows:
             continue
+        poisoned, (paper_asr, paper_acc) = rows[ORIGINAL_ROW], paper[ORIGINAL_ROW]
         for name, _ in DEFENSES.values():
             if name in paper and name in rows:
                 r, (asr, acc) = rows[name], paper[name]
                 lines.append(f"| {name} | {k}x{k} | {r['ASR']:.2f} | {asr:.2f} | "
-                             f"{r['Acc'] - rows[ORIGINAL_ROW]['Acc']:+.2f} | "
-                             f"{acc - paper[ORIGINAL_ROW][1]:+.2f} |")
+                             f"{r['Acc'] - poisoned['Acc']:+.2f} | {acc - paper_acc:+.2f} | "
+                             f"{h_mean(r['Acc'], poisoned['ASR'] - r['ASR']):.2f} | "
+                             f"{h_mean(acc, paper_asr - asr):.2f} |")
     return "\n".join(lines) + "\n"
 
 

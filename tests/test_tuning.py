@@ -490,11 +490,12 @@ def test_backdoor_rows_of_another_poisoned_model_are_not_mixed_in():
 
 
 def test_backdoor_table_beside_the_papers_table_s13():
-    """ASR and the clean-Acc change from the poisoned model, beside Table S13's (3x3 NAD: 4.24,
-    69.00 - 83.81 = -14.81); a row the paper has not (NC + DELETE) is left out."""
+    """ASR, the clean-Acc change from the poisoned model and the H-Mean, beside Table S13's
+    (3x3 NAD: 4.24, 69.00 - 83.81 = -14.81, H-Mean of 69.00 and 98.80 - 4.24 = 79.78; ours
+    of 76.2 and 99.8 - 6.1: 84.05); a row the paper has not (NC + DELETE) is left out."""
     from backdoor_cifar10 import ORIGINAL_ROW, versus_paper
     results = {"3": {ORIGINAL_ROW: dict(ASR=99.8, Acc=78.7), "NAD": dict(ASR=6.1, Acc=76.2),
                      "NC + DELETE": dict(ASR=0.9, Acc=78.6)},
                "5": {"NAD": dict(ASR=1.0, Acc=70.0)}}  # no poisoned row: no comparison
     lines = versus_paper(results, [3, 5]).splitlines()
-    assert lines[2:] == ["| NAD | 3x3 | 6.10 | 4.24 | -2.50 | -14.81 |"]
+    assert lines[2:] == ["| NAD | 3x3 | 6.10 | 4.24 | -2.50 | -14.81 | 84.05 | 79.78 |"]
