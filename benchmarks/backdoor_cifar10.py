@@ -183,8 +183,8 @@ PAPER_S13 = {
 
 
 def versus_paper(results: dict, sizes) -> str:
-    """Each defense's ASR, its clean-Acc change from the poisoned model and its H-Mean (clean
-    Acc against the drop in ASR), beside the same from the paper's Table S13
+    """Each defense's ASR, its clean-Acc change from the poisoned model and its H-Mean
+    (:func:`selection_score`), beside the same from the paper's Table S13
     (:data:`PAPER_S13`), per trigger size."""
     lines = ["| defense | size | ASR | paper | Acc - poisoned's | paper | H-Mean | paper |",
              "|---|---|---|---|---|---|---|---|"]
@@ -196,10 +196,11 @@ def versus_paper(results: dict, sizes) -> str:
         for name, _ in DEFENSES.values():
             if name in paper and name in rows:
                 r, (asr, acc) = rows[name], paper[name]
+                theirs = dict(Acc=acc, ASR=asr, ASR_original=paper_asr)
                 lines.append(f"| {name} | {k}x{k} | {r['ASR']:.2f} | {asr:.2f} | "
                              f"{r['Acc'] - poisoned['Acc']:+.2f} | {acc - paper_acc:+.2f} | "
-                             f"{h_mean(r['Acc'], poisoned['ASR'] - r['ASR']):.2f} | "
-                             f"{h_mean(acc, paper_asr - asr):.2f} |")
+                             f"{selection_score(dict(r, ASR_original=poisoned['ASR'])):.2f} | "
+                             f"{selection_score(theirs):.2f} |")
     return "\n".join(lines) + "\n"
 
 
