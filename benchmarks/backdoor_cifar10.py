@@ -4,7 +4,7 @@ ASR, clean Acc, H-Mean and wall time.
 
     python tools/poison.py configs/backdoor_cifar10_k5.py        # the tuning's poisoned model
     python benchmarks/tuning.py --protocol backdoor              # each defense's search on it
-    python benchmarks/backdoor_cifar10.py [--sizes 3 7] [--methods bae_delete nad ...]
+    python benchmarks/backdoor_cifar10.py [--sizes 3 7] [--methods bae_delete nad ...] [--seeds 2]
 
 Resumable: the poisoned models (work_dirs/backdoor_cifar10_k{k}/original.pth), the recovered
 triggers and each defense's report are cached and reused; delete them to recompute. The rows of
@@ -114,13 +114,22 @@ def defense_config(k: int, defense: str, poison_epochs: Optional[int] = None,
     return prepare_backdoor_config(cfg)
 
 
-def defend(cfg: Config, checkpoint: str) -> dict:
-    """The defense's report (read back when it was written for these settings and weights)."""
-    path = work_root(cfg) / "defense" / cfg.defense_name / "report.json"
+def defend(cfg: Config, checkpoint: str, name: Optional[str] = None) -> dict:
+    """The defense's report (read back when it was written for these settings and weights),
+    under ``<work_root>/defense/<name>`` (default: the config's ``defense_name``)."""
+    name = name or cfg.defense_name
+    path = work_root(cfg) / "defense" / name / "report.json"
     report = json.loads(path.read_text()) if path.is_file() else {}
     if report.get("settings_hash") != defense_hash(cfg, checkpoint):
-        return run_defense(cfg, checkpoint, force=True)
+        return run_defense(cfg, checkpoint, name=name, force=True)
     return report
+
+
+def seed_run_name(defense: str, seed: int) -> Optional[str]:
+    """Where a seed's report lives: seed 0 under the defense's own name, seed s under
+    ``<defense>_seed<s>`` (what ``tools/defend.py ... --name <defense>_seed<s> --cfg-options
+    randomness.seed=<s>`` writes, so such a run is read back)."""
+    return None if seed == 0 else f"{defense}_seed{seed}"
 
 
 def selection_score(metrics: dict) -> float:
@@ -236,6 +245,37 @@ def table(results: dict, sizes) -> str:
     return "\n".join(lines) + "\n"
 
 
+def spread(results: dict, sizes) -> str:
+    """Each defense's ASR, clean Acc and H-Mean over its seeds (``rows[row]["seeds"]``): mean
+    +- sample standard deviation, with the seed count, per trigger size; defenses in order of
+    their mean H-Mean over the sizes. Empty when no row has more than one seed."""
+    def stats(values):
+        mean = sum(values) / len(values)
+        std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+        return f"{mean:.2f} ± {std:.2f}"
+
+    found = {name: [results.get(str(k), {}).get(name, {}).get("seeds", {}) for k in sizes]
+             for name, _ in DEFENSES.values()}
+    found = {name: per_size for name, per_size in found.items()
+             if all(len(s) > 1 for s in per_size)}
+    if not found:
+        return ""
+
+    def mean_h(name):
+        return sum(sum(r["H-Mean"] for r in s.values()) / len(s) for s in found[name])
+
+    lines = ["| defense | " + " | ".join(f"{k}x{k} ASR | {k}x{k} Acc | {k}x{k} H-Mean"
+                                         for k in sizes) + " | seeds |",
+             "|---|" + "---|---|---|" * len(sizes) + "---|"]
+    for name in sorted(found, key=mean_h, reverse=True):
+        cells = [stats([r[key] for r in s.values()])
+                 for s in found[name] for key in ("ASR", "Acc", "H-Mean")]
+        counts = sorted({len(s) for s in found[name]})
+        lines.append(f"| {name} | " + " | ".join(cells) + " | "
+                     + "/".join(map(str, counts)) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--sizes", type=int, nargs="+", default=REPORTED_SIZES,
@@ -243,6 +283,9 @@ def main():
                         "tuning's and is not reported)")
     p.add_argument("--methods", nargs="+", default=list(DEFENSES), choices=list(DEFENSES))
     p.add_argument("--out", default=str(CONFIG_ROOT.parent / "docs" / "results" / "backdoor"))
+    p.add_argument("--seeds", type=int, default=2,
+                   help="seeds 0..N-1 of every defense (seed s > 0 under <defense>_seed<s>); "
+                        "the table reports seed 0 and, with N > 1, the spread over the seeds")
     p.add_argument("--poison-epochs", type=int, default=None,
                    help="train the poisoned models this many epochs instead of the config's "
                         "8 (own work dirs; files named backdoor_cifar10_e<N>.*)")
@@ -261,10 +304,14 @@ def main():
         save_trigger_png(Trigger.from_attack(attack), out / f"trigger_k{k}{tag}_true.png")
         for defense in args.methods:
             row = DEFENSES[defense][0]
-            start = time.perf_counter()
-            cfg = defense_config(k, defense, args.poison_epochs)
-            report = defend(cfg, poisoned["checkpoint"])
-            m = report["metrics"]
+            seeds = rows.get(row, {}).get("seeds", {})  # kept across runs with fewer --seeds
+            for seed in reversed(range(args.seeds)):  # seed 0 last: its report fills the row
+                start = time.perf_counter()
+                cfg = defense_config(k, defense, args.poison_epochs, **{"randomness.seed": seed})
+                report = defend(cfg, poisoned["checkpoint"], seed_run_name(defense, seed))
+                m = report["metrics"]
+                seeds[str(seed)] = dict(ASR=m["ASR"], Acc=m["Acc"],
+                                        **{"H-Mean": selection_score(m)})
             rows[row] = dict(ASR=m["ASR"], ASR_clean=m["ASR_clean"], Acc=m["Acc"],
                              **{"H-Mean": selection_score(m)}, schedule=schedule(cfg),
                              time=report.get("total_time_s"),
@@ -272,7 +319,7 @@ def main():
                              recovered_asr=report.get("recovered_asr"),
                              anomaly_index=report.get("anomaly_index"),
                              patch_size=report.get("patch_size"), weights=report["weights"],
-                             run_s=time.perf_counter() - start)
+                             run_s=time.perf_counter() - start, seeds=seeds)
             if report.get("trigger_png"):
                 shutil.copyfile(report["trigger_png"], out / (
                     f"trigger_k{k}{tag}_{report['recover']}.png"))
@@ -300,6 +347,11 @@ def main():
             + "\nBeside the paper's Table S13 (ResNet-18 trained to about 83.8 %; its "
             "\"Recovery\" is BAERASER's):\n\n"
             + versus_paper(results, sorted(int(k) for k in results)))
+    seed_table = spread(results, sorted(int(k) for k in results))
+    if seed_table:
+        text += ("\nOver seeds (the defense's training reseeded; the same poisoned model and "
+                 "recovered trigger): mean ± standard deviation, in order "
+                 "of mean H-Mean over the sizes:\n\n" + seed_table)
     write_text_atomic(out / f"{stem}.md", text)
     print(text)
 

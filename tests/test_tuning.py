@@ -306,6 +306,29 @@ def test_backdoor_selection_score_is_the_h_mean_of_clean_acc_and_the_asr_drop():
     assert selection_score(dict(Acc=78.0, ASR_original=99.7, ASR=99.9)) == 0.0  # no drop
 
 
+def test_backdoor_spread_over_seeds_is_mean_and_sample_std_in_order_of_mean_h_mean():
+    from backdoor_cifar10 import seed_run_name, spread
+
+    def seeds(*h_means):
+        return {str(s): dict(ASR=2.0 + s, Acc=78.0, **{"H-Mean": h}) for s, h in enumerate(h_means)}
+
+    results = {"3": {"NAD": dict(seeds=seeds(84.0, 86.0)),
+                     "NC + DELETE": dict(seeds=seeds(87.0, 87.5, 88.0)),
+                     "Fine-tune": dict(seeds=seeds(70.0))},  # one seed: left out
+               "7": {"NAD": dict(seeds=seeds(88.0, 90.0)),
+                     "NC + DELETE": dict(seeds=seeds(86.0, 87.0))}}
+    lines = spread(results, [3, 7]).splitlines()
+    # NC + DELETE: mean H-Mean (87.5 + 86.5) / 2 = 87.0 over the sizes, NAD (85 + 89) / 2 = 87.0
+    # too; ties keep DEFENSES order (NC + DELETE before NAD)
+    assert [line.split(" | ")[0] for line in lines[2:]] == ["| NC + DELETE", "| NAD"]
+    # 3x3 NAD: H-Mean 85 +- sqrt(((84-85)^2 + (86-85)^2) / 1) = 1.41; ASR 2.5 +- 0.71
+    nad = lines[3].split(" | ")
+    assert nad[1:4] == ["2.50 ± 0.71", "78.00 ± 0.00", "85.00 ± 1.41"]
+    assert lines[2].endswith("| 2/3 |")  # seed counts per size
+    assert spread({"3": {"NAD": dict(seeds=seeds(84.0))}}, [3]) == ""
+    assert seed_run_name("nad", 0) is None and seed_run_name("nad", 2) == "nad_seed2"
+
+
 def test_backdoor_points_are_recorded_in_the_ledger_and_read_back(tmp_path, monkeypatch):
     import backdoor_cifar10
 
