@@ -207,12 +207,16 @@ def test_the_classification_benchmark_runs_another_protocol_with_options():
     cfg = cls_cifar10.Bench(args).config("negative_gradient", forget=("deer",))
     assert cfg.model.network.type == "resnet18_cifar" and cfg.forget_classes == ["deer"]
     assert cfg.forget.train_cfg.max_epochs == 1 and cfg.train_dataloader.num_workers == 0
-    # the CPU protocol's selected setting, carried over (configs/_base_/tuned/), the options on
-    # top of it
-    selected = Config.fromfile(str(ROOT / "configs/_base_/tuned/cls_cifar10_resnet20_cpu.py")
-                               ).method_settings.negative_gradient
-    lr = selected.forget.optim_wrapper.optimizer.lr
+    # the CPU protocol's selected setting (configs/_base_/tuned/), carried over, the options on
+    # top of it; before the CPU protocol's search selects one, the fragment's, marked untuned
+    tuned = Config.fromfile(str(ROOT / "configs/_base_/tuned/cls_cifar10_resnet20_cpu.py"))
+    if "negative_gradient" in tuned.tuned_methods:
+        selected = tuned.method_settings.negative_gradient
+        lr, frozen, mark = selected.forget.optim_wrapper.optimizer.lr, selected.model.norm_eval, ""
+    else:
+        fragment = Config.fromfile(str(ROOT / "configs/_base_/methods/negative_gradient.py"))
+        lr, frozen, mark = fragment.forget.optim_wrapper.optimizer.lr, False, ", untuned"
     assert cfg.forget.optim_wrapper.optimizer.lr == lr
-    assert cfg.model.norm_eval == selected.model.norm_eval
-    assert cls_cifar10.schedule(cfg) == f"1 ep SGD {lr:.0e}" + (
-        ", BN frozen" if selected.model.norm_eval else "")
+    assert bool(cfg.model.get("norm_eval")) == frozen
+    assert cls_cifar10.schedule(cfg) == (f"1 ep SGD {lr:.0e}" + (", BN frozen" if frozen else "")
+                                         + mark)
