@@ -108,11 +108,19 @@ def selected_scores(rows: list) -> dict:
     return out
 
 
-def best_baselines(scores: dict, n: int = BASELINES) -> list:
-    """The ``n`` training-based forget-set methods other than DELETE with the best scores."""
+def best_baselines(scores: dict, n: int = BASELINES, tuned=None) -> list:
+    """The ``n`` training-based forget-set methods other than DELETE with the best scores;
+    with ``tuned`` (the tuned config's ``tuned_methods``), only among the methods whose search
+    is complete (a partly searched method's best point so far is not its selection)."""
     excluded = {"delete"} | set(tuning.KNOBS) | tuning.DR_EPOCH
-    pool = [m for m in scores if m not in excluded]
+    pool = [m for m in scores if m not in excluded and (tuned is None or m in tuned)]
     return sorted(pool, key=lambda m: scores[m], reverse=True)[:n]
+
+
+def tuned_methods(config: Path) -> list:
+    """The methods a config holds selections of: a tuned config
+    (``configs/_base_/tuned/<protocol>.py``) or a protocol config that inherits one."""
+    return list(Config.fromfile(str(config)).get("tuned_methods", []))
 
 
 # ---- table and figure ----------------------------------------------------------------------
@@ -205,7 +213,9 @@ def main(argv=None):
         if not searched:
             sys.exit(f"{args.tuning} is missing: run benchmarks/tuning.py first (or name the "
                      "methods with --methods)")
-        methods = ["delete", *best_baselines(selected_scores(searched))]
+        methods = ["delete", *best_baselines(selected_scores(searched),
+                                             tuned=tuned_methods(
+                                                 args.tuned_config or ROOT / protocol.config))]
     print(f"[cost] methods {methods}, epochs {args.epochs}", flush=True)
     records = [run(bench, m, e, tuned_overrides(args.tuned_config, m))
                for m in methods for e in args.epochs]

@@ -3,8 +3,9 @@
 # (benchmarks/device_prepare.sh first): ResNet-18 on CIFAR-10 with its pretraining SHORTENED to
 # 15 one-cycle epochs (configs/cls_cifar10_resnet18_short.py), the retrain model without
 # airplane, then DELETE and the tuning's three best training-based forget-set baselines
-# (benchmarks/cost_curve.py's rule over docs/results/classification/tuning.csv) at their
-# selected settings, one seed, forgetting airplane. The tables, audits and ledger go to
+# (benchmarks/cost_curve.py's rule over docs/results/classification/tuning.csv, among the
+# methods whose search is complete: none while it is not) at their selected settings, one seed,
+# forgetting airplane. The tables, audits and ledger go to
 # work_dirs/paper_protocol*/out; log.txt, table1.md/.csv, table1_vs_paper.md, table1_audit.md,
 # runs.jsonl and audit.tgz are copied to $OUT (the device tool brings back 8 files at most),
 # also when the call is stopped. Every stage prints its wall time; a rerun reuses what is done.
@@ -65,7 +66,8 @@ BASELINES=$("$PY" -c "
 import sys; sys.path.insert(0, 'benchmarks')
 import cost_curve, tuning
 rows = tuning.read_tuning(tuning.ROOT / 'docs/results/classification/tuning.csv')
-print(' '.join(cost_curve.best_baselines(cost_curve.selected_scores(rows), 3)))")
+tuned = cost_curve.tuned_methods(tuning.ROOT / 'configs/_base_/tuned/cls_cifar10_resnet20_cpu.py')
+print(' '.join(cost_curve.best_baselines(cost_curve.selected_scores(rows), 3, tuned)))")
 echo "[paper_protocol] DELETE and the three best baselines: $BASELINES"
 stage "$PY" benchmarks/cls_cifar10.py --config "$CFG" --sections table1 --seeds 0 \
     --reported airplane --methods delete $BASELINES --work-dir "$WORK" --out "$RESULTS" \

@@ -38,6 +38,16 @@ def test_best_baselines_are_training_based_forget_set_methods():
     scores = {"delete": (95, 0), "fisher": (94, 0), "finetune": (93, 0), "scrub": (80, 0),
               "random_label": (85, 0), "negative_gradient": (70, 0), "salun": (80, 1)}
     assert cost_curve.best_baselines(scores) == ["random_label", "salun"]
+    # only among the methods whose search is complete, when the tuned config is given
+    assert cost_curve.best_baselines(scores, tuned=["delete", "scrub", "negative_gradient"]) == [
+        "scrub", "negative_gradient"]
+    assert cost_curve.best_baselines(scores, tuned=[]) == []
+
+
+def test_tuned_methods_are_read_from_the_tuned_config(tmp_path):
+    path = tmp_path / "tuned.py"
+    path.write_text("method_settings = dict()\ntuned_methods = ['delete', 'salun']\n")
+    assert cost_curve.tuned_methods(path) == ["delete", "salun"]
 
 
 def test_curve_rows_table_and_plot(tmp_path):
