@@ -105,6 +105,20 @@ def test_eval_and_stamp_sets(tmp_path):
     assert len(offsets) > 10
     with pytest.raises(ValueError, match="mode 'stamp' needs trigger"):
         BackdoorDataset(inner, attack, mode="stamp")
+    # a BAERASER-style bank of 3x3 patches at random positions: a fresh position per access,
+    # the same sequence for the same seed (the runner seeds numpy's global generator)
+    bank = Trigger(np.ones((2, 3, 3)), np.ones((2, 3, 3, 3)), random_position=True)
+    path = bank.save(tmp_path / "bank.npz")
+
+    def stamped(seed, accesses=6):
+        np.random.seed(seed)
+        st = BackdoorDataset(inner, attack, mode="stamp", trigger=str(path), holdout="defense")
+        return [st[39]["inputs"] for _ in range(accesses)]
+
+    first, again, other = stamped(0), stamped(0), stamped(1)
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert len({tuple(x.flatten().tolist()) for x in first}) > 1  # positions move per access
+    assert not all(torch.equal(a, b) for a, b in zip(first, other))
 
 
 def test_scores_and_anomaly_index_by_hand():

@@ -206,6 +206,10 @@ class BackdoorDataset(Dataset):
             np.stack([triggered, np.ones_like(triggered)], 1)]).astype(np.int64)
         self.pipeline = self.inner.pipeline
         self.augment = self.inner.augment or mode == "stamp"
+        # the stamp positions' own generator, seeded from numpy's global one (which the runner's
+        # randomness.seed sets, as for the augmentation: taskforget.datasets.transforms), so a
+        # seeded run stamps the same way every time
+        self._stamp_rng = np.random.default_rng(int(np.random.randint(2**31 - 1)))
 
     @property
     def metainfo(self) -> dict:
@@ -222,8 +226,8 @@ class BackdoorDataset(Dataset):
         return len(self.items)
 
     def _rng(self, uid: int) -> np.random.Generator:
-        if self.mode == "stamp":
-            return np.random.default_rng()
+        if self.mode == "stamp":  # a fresh position per access, from the seeded generator
+            return self._stamp_rng
         return np.random.default_rng([self.attack.seed, 13, uid])
 
     def __getitem__(self, i: int) -> dict:
