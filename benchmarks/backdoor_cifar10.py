@@ -127,8 +127,9 @@ def defend(cfg: Config, checkpoint: str, name: Optional[str] = None) -> dict:
 
 def seed_run_name(defense: str, seed: int) -> Optional[str]:
     """Where a seed's report lives: seed 0 under the defense's own name, seed s under
-    ``<defense>_seed<s>`` (what ``tools/defend.py ... --name <defense>_seed<s> --cfg-options
-    randomness.seed=<s>`` writes, so such a run is read back)."""
+    ``<defense>_seed<s>`` (where ``tools/defend.py ... --name <defense>_seed<s> --cfg-options
+    randomness.seed=<s>`` writes too; the tool's config also names the classes in each dataset,
+    so its settings hash differs and the benchmark replaces such a report with its own run)."""
     return None if seed == 0 else f"{defense}_seed{seed}"
 
 

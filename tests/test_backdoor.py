@@ -106,13 +106,17 @@ def test_eval_and_stamp_sets(tmp_path):
     with pytest.raises(ValueError, match="mode 'stamp' needs trigger"):
         BackdoorDataset(inner, attack, mode="stamp")
     # a BAERASER-style bank of 3x3 patches at random positions: a fresh position per access,
-    # the same sequence for the same seed (the runner seeds numpy's global generator)
+    # the same sequence for the same seed (the runner seeds torch), no draw from numpy's global
+    # generator (the augmentation's seeds come from it)
     bank = Trigger(np.ones((2, 3, 3)), np.ones((2, 3, 3, 3)), random_position=True)
     path = bank.save(tmp_path / "bank.npz")
 
     def stamped(seed, accesses=6):
+        torch.manual_seed(seed)
         np.random.seed(seed)
+        state = np.random.get_state()[1].copy()
         st = BackdoorDataset(inner, attack, mode="stamp", trigger=str(path), holdout="defense")
+        assert (np.random.get_state()[1] == state).all()
         return [st[39]["inputs"] for _ in range(accesses)]
 
     first, again, other = stamped(0), stamped(0), stamped(1)

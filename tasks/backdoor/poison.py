@@ -206,10 +206,11 @@ class BackdoorDataset(Dataset):
             np.stack([triggered, np.ones_like(triggered)], 1)]).astype(np.int64)
         self.pipeline = self.inner.pipeline
         self.augment = self.inner.augment or mode == "stamp"
-        # the stamp positions' own generator, seeded from numpy's global one (which the runner's
-        # randomness.seed sets, as for the augmentation: taskforget.datasets.transforms), so a
-        # seeded run stamps the same way every time
-        self._stamp_rng = np.random.default_rng(int(np.random.randint(2**31 - 1)))
+        # the stamp positions' own generator, seeded from torch's seed (the runner's
+        # randomness.seed) without drawing from any global generator, so a seeded run stamps
+        # the same way every time and every other random stream stays as it was
+        self._stamp_rng = (np.random.default_rng([torch.initial_seed(), 17])
+                           if mode == "stamp" else None)
 
     @property
     def metainfo(self) -> dict:
