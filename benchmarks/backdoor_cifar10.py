@@ -45,6 +45,7 @@ from taskforget.checkpoint import (  # noqa: E402
 )
 from taskforget.cli import run_or_load  # noqa: E402
 from taskforget.evaluation import h_mean  # noqa: E402
+from taskforget.evaluation.tables import format_mean_std  # noqa: E402
 from taskforget.ledger import Ledger  # noqa: E402
 from taskforget.request import CONFIG_ROOT, compose_method  # noqa: E402
 from taskforget.tasks.backdoor import BadNetsAttack, Trigger  # noqa: E402
@@ -250,11 +251,6 @@ def spread(results: dict, sizes) -> str:
     """Each defense's ASR, clean Acc and H-Mean over its seeds (``rows[row]["seeds"]``): mean
     +- sample standard deviation, with the seed count, per trigger size; defenses in order of
     their mean H-Mean over the sizes. Empty when no row has more than one seed."""
-    def stats(values):
-        mean = sum(values) / len(values)
-        std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
-        return f"{mean:.2f} ± {std:.2f}"
-
     found = {name: [results.get(str(k), {}).get(name, {}).get("seeds", {}) for k in sizes]
              for name, _ in DEFENSES.values()}
     found = {name: per_size for name, per_size in found.items()
@@ -269,7 +265,7 @@ def spread(results: dict, sizes) -> str:
                                          for k in sizes) + " | seeds |",
              "|---|" + "---|---|---|" * len(sizes) + "---|"]
     for name in sorted(found, key=mean_h, reverse=True):
-        cells = [stats([r[key] for r in s.values()])
+        cells = [format_mean_std([r[key] for r in s.values()])
                  for s in found[name] for key in ("ASR", "Acc", "H-Mean")]
         counts = sorted({len(s) for s in found[name]})
         lines.append(f"| {name} | " + " | ".join(cells) + " | "
