@@ -1,4 +1,17 @@
 # Written by benchmarks/tuning.py: each method's selected setting on the validation
 # classes (docs/results/classification/tuning.md). Do not edit by hand.
-method_settings = dict()
-tuned_methods = []
+method_settings = dict(
+    delete=dict(model=dict(norm_eval=True),
+        forget=dict(train_cfg=dict(max_epochs=20),
+                    optim_wrapper=dict(optimizer=dict(lr=0.001)))),
+    random_label=dict(model=dict(norm_eval=True),
+        forget=dict(train_cfg=dict(max_epochs=5),
+                    optim_wrapper=dict(optimizer=dict(lr=1e-05)))),
+    negative_gradient=dict(model=dict(norm_eval=False),
+        forget=dict(train_cfg=dict(max_epochs=20),
+                    optim_wrapper=dict(optimizer=dict(lr=1e-05)))),
+    boundary_expand=dict(model=dict(norm_eval=False),
+        forget=dict(train_cfg=dict(max_epochs=20),
+                    optim_wrapper=dict(optimizer=dict(lr=1e-05)))),
+)
+tuned_methods = ['delete', 'random_label', 'negative_gradient', 'boundary_expand']
