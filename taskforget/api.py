@@ -282,10 +282,11 @@ def unlearn(model: nn.Module, forget_data, forget_classes, method: str = "DELETE
     """Erase ``forget_classes`` from a copy of ``model``, trained on the forget data.
 
     Defaults are the method's fragment (``configs/_base_/methods/<name>.py``, its ``_dr``
-    variant when ``remain_data`` is given) on the CPU protocol (:data:`DEFAULT_PROTOCOL`): the
-    schedule and knobs the tools run. For DELETE: SGD, momentum 0.9, no weight decay, lr 3e-3,
-    2 epochs, batch 128, temperature 1, alpha 0 (``configs/cls_cifar10_resnet20_cpu.py``),
-    batch-norm statistics as the protocol sets them for the method (``norm_eval``).
+    variant when ``remain_data`` is given) on the CPU protocol (:data:`DEFAULT_PROTOCOL`), at the
+    method's selected setting there once its search is complete
+    (``configs/_base_/tuned/cls_cifar10_resnet20_cpu.py``): the schedule and knobs the tools
+    run. For DELETE (selected 2026-12-06): SGD, momentum 0.9, no weight decay, lr 1e-3,
+    20 epochs, batch norm frozen, batch 128, temperature 1, alpha 0.
     Weight-editing methods (SSD, FisherForgetting, InfluenceUnlearn) run zero epochs.
 
     Args:
