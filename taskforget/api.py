@@ -284,9 +284,9 @@ def unlearn(model: nn.Module, forget_data, forget_classes, method: str = "DELETE
     Defaults are the method's fragment (``configs/_base_/methods/<name>.py``, its ``_dr``
     variant when ``remain_data`` is given) on the CPU protocol (:data:`DEFAULT_PROTOCOL`), at the
     method's selected setting there once its search is complete
-    (``configs/_base_/tuned/cls_cifar10_resnet20_cpu.py``): the schedule and knobs the tools
-    run. For DELETE (selected 2026-12-06): SGD, momentum 0.9, no weight decay, lr 1e-3,
-    20 epochs, batch norm frozen, batch 128, temperature 1, alpha 0.
+    (``configs/_base_/tuned/cls_cifar10_resnet20_cpu.py``, which holds its lr, epochs and
+    batch-norm mode): the schedule and knobs the tools run. For DELETE: SGD, momentum 0.9, no
+    weight decay, batch 128, temperature 1, alpha 0.
     Weight-editing methods (SSD, FisherForgetting, InfluenceUnlearn) run zero epochs.
 
     Args:
