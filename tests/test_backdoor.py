@@ -124,6 +124,23 @@ def test_eval_and_stamp_sets(tmp_path):
     assert len({tuple(x.flatten().tolist()) for x in first}) > 1  # positions move per access
     assert not all(torch.equal(a, b) for a, b in zip(first, other))
 
+    # DataLoader workers: each stamps its own sequence (from its own seed, not a copy of the
+    # main process's generator), and a seeded loader stamps the same way every time
+    st = BackdoorDataset(inner, attack, mode="stamp", trigger=str(path), holdout="defense")
+    st[39]  # the main process's generator exists before the workers start
+
+    def loaded(seed, per_worker=3):
+        torch.manual_seed(seed)
+        loader = torch.utils.data.DataLoader(st, batch_size=None, num_workers=2,
+                                             sampler=[39] * (2 * per_worker))
+        items = [item["inputs"] for item in loader]
+        return items[0::2], items[1::2]  # batches go to the workers in turn
+
+    worker0, worker1 = loaded(0)
+    assert not all(torch.equal(a, b) for a, b in zip(worker0, worker1))
+    again0, again1 = loaded(0)
+    assert all(torch.equal(a, b) for a, b in zip(worker0 + worker1, again0 + again1))
+
 
 def test_scores_and_anomaly_index_by_hand():
     labels = np.array([0, 1, 2, 1, 2, 0, 1])

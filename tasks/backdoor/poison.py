@@ -206,11 +206,8 @@ class BackdoorDataset(Dataset):
             np.stack([triggered, np.ones_like(triggered)], 1)]).astype(np.int64)
         self.pipeline = self.inner.pipeline
         self.augment = self.inner.augment or mode == "stamp"
-        # the stamp positions' own generator, seeded from torch's seed (the runner's
-        # randomness.seed) without drawing from any global generator, so a seeded run stamps
-        # the same way every time and every other random stream stays as it was
-        self._stamp_rng = (np.random.default_rng([torch.initial_seed(), 17])
-                           if mode == "stamp" else None)
+        # mode 'stamp': the positions' own generator, made by _rng in the process that reads
+        self._stamp_rng, self._stamp_seed = None, None
 
     @property
     def metainfo(self) -> dict:
@@ -227,9 +224,16 @@ class BackdoorDataset(Dataset):
         return len(self.items)
 
     def _rng(self, uid: int) -> np.random.Generator:
-        if self.mode == "stamp":  # a fresh position per access, from the seeded generator
-            return self._stamp_rng
-        return np.random.default_rng([self.attack.seed, 13, uid])
+        if self.mode != "stamp":  # a fixed position per image
+            return np.random.default_rng([self.attack.seed, 13, uid])
+        # a fresh position per access, from a generator seeded by torch's seed in this process:
+        # the runner's randomness.seed in the main process, a DataLoader worker's own seed in a
+        # worker (so no two workers stamp the same sequence), never drawing from a global
+        # generator (a seeded run stamps the same way every time, other streams stay as they were)
+        seed = torch.initial_seed()
+        if self._stamp_seed != seed:
+            self._stamp_rng, self._stamp_seed = np.random.default_rng([seed, 17]), seed
+        return self._stamp_rng
 
     def __getitem__(self, i: int) -> dict:
         pos, stamped = int(self.items[i, 0]), bool(self.items[i, 1])
