@@ -524,8 +524,10 @@ class Search:
             f"Protocol: `{protocol.config}`, seed 0, {protocol.evaluation}. Command: "
             f"`python benchmarks/tuning.py{option}`. Points run on: {recorded_machines(self.rows)}."
             " Original model: "
-            f"digest {self.original} (`{protocol.train_hint}`; a rerun of that command "
-            "continues this search).", "",
+            f"digest {self.original} (`{protocol.train_hint}`; a rerun of that command in "
+            "the points' precision continues this search: fp32 points on any x86 CPU with "
+            "AVX2, with `TASKFORGET_PRECISION=fp32` and the AVX2 kernels where the CPU has "
+            "bf16 or AVX-512, see the README's precision section).", "",
             f"Score = mean H-Mean over the classes (ties: mean {protocol.retain}); a diverged "
             "point scores 0; the selected setting is the best point at either budget (the "
             "epoch count is searched too). lr grid: " + ", ".join(

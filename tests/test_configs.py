@@ -141,6 +141,24 @@ def test_bf16_autocast_only_where_bf16_is_native(tmp_path, monkeypatch):
     assert cfg.pretrain.optim_wrapper.type == "BF16OptimWrapper"  # the experiment is untouched
     # evaluation has no optimizer: the same run on both machines, for the same weights
     assert built[True]["test"].run_hash == built[False]["test"].run_hash
+    # TASKFORGET_PRECISION=fp32 on a machine with native bf16 (and AVX-512): the fp32
+    # machines' runs, on their AVX2 kernels, which must be chosen before Python starts
+    monkeypatch.setattr(optim, "native_bf16", lambda: True)
+    monkeypatch.setattr(optim.torch.cpu, "get_capabilities", lambda: {"avx512_f": True})
+    monkeypatch.setenv("TASKFORGET_PRECISION", "fp32")
+    for name in optim.AVX2_KERNELS:
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match="needs the AVX2 kernels.*export ATEN_CPU_CAPABILITY"):
+        build_stage_config(cfg, "original")
+    for name, value in optim.AVX2_KERNELS.items():
+        monkeypatch.setenv(name, value)
+    for stage in ("original", "forget"):
+        forced = build_stage_config(cfg, stage)
+        assert forced.optim_wrapper.type == "OptimWrapper"
+        assert forced.run_hash == built[False][stage].run_hash
+    monkeypatch.setenv("TASKFORGET_PRECISION", "bf16")
+    with pytest.raises(ConfigError, match="TASKFORGET_PRECISION must be one of"):
+        build_stage_config(cfg, "original")
 
 
 def test_a_backdoor_defense_gets_its_tuned_setting_over_its_own_model():
