@@ -10,8 +10,12 @@ method_settings = dict(
     negative_gradient=dict(model=dict(norm_eval=False),
         forget=dict(train_cfg=dict(max_epochs=20),
                     optim_wrapper=dict(optimizer=dict(lr=1e-05)))),
+    boundary_shrink=dict(model=dict(norm_eval=True),
+        forget=dict(train_cfg=dict(max_epochs=5),
+                    optim_wrapper=dict(optimizer=dict(lr=1e-05)))),
     boundary_expand=dict(model=dict(norm_eval=False),
         forget=dict(train_cfg=dict(max_epochs=20),
                     optim_wrapper=dict(optimizer=dict(lr=1e-05)))),
+    influence=dict(model=dict(alpha=0.01)),
 )
-tuned_methods = ['delete', 'random_label', 'negative_gradient', 'boundary_expand']
+tuned_methods = ['delete', 'random_label', 'negative_gradient', 'boundary_shrink', 'boundary_expand', 'influence']
