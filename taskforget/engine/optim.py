@@ -25,8 +25,9 @@ PRECISIONS = ("auto", "fp32")
 # The CPU kernels of an AVX2-only machine, chosen by environment variables that the libraries
 # read once, when they first run: torch's own kernels, oneDNN's (convolutions), MKL's (matrix
 # products). With them a CPU with AVX-512 trains the same fp32 weights, bit for bit, as an
-# AVX2-only CPU (measured: the Yale B original of an AVX2-only EPYC, digest d69b097f58f44f09,
-# on an EPYC with AVX-512; without them another digest).
+# AVX2-only CPU (measured 2026-12-06 on an EPYC with AVX-512: the AVX2-only EPYC's Yale B,
+# CamVid and CIFAR-10 ResNet-20 originals, digests d69b097f58f44f09, c24f9ee4be7987a5 and
+# 72cbc6bcee00d707; the Yale B one without them: another digest).
 AVX2_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
                 "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
 
