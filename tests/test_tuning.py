@@ -91,6 +91,8 @@ def test_remaining_data_methods_get_the_remaining_data_budget(search):
 
 def test_knob_method_and_the_written_settings(search, tmp_path):
     s, runs = search
+    shipped = Config.fromfile(str(ROOT / "configs" / "cls_cifar10_resnet20_cpu.py"))
+    shipped_alpha = compose_method(shipped, "fisher").model.alpha
     selected = {"fisher": s.search("fisher"), "delete": s.search("delete")}
     assert selected["fisher"][2] == pytest.approx(10 ** -6.5)
     assert {p.phase for p in runs if p.method == "fisher"} == {"grid", "refine"}
@@ -110,8 +112,10 @@ def test_knob_method_and_the_written_settings(search, tmp_path):
     delete = compose_method(cfg, "delete")
     assert delete.model.norm_eval is False and delete.forget.train_cfg.max_epochs == 20
     assert delete.forget.optim_wrapper.optimizer.lr == pytest.approx(10 ** -3.5)
+    # the shipped settings are untouched (the search wrote under tmp_path)
     assert compose_method(Config.fromfile(str(ROOT / "configs" / "cls_cifar10_resnet20_cpu.py")
-                                          ), "fisher").model.alpha == 1e-7  # untouched
+                                          ), "fisher").model.alpha == shipped_alpha
+    assert shipped_alpha != pytest.approx(10 ** -6.5)
     cfg = Config.fromfile(str(ROOT / "configs" / "cls_cifar10_resnet20_cpu.py"))
     cfg.method_settings = tuned.method_settings
     assert compose_method(cfg, "fisher").model.alpha == pytest.approx(10 ** -6.5)
