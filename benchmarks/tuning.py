@@ -376,8 +376,8 @@ def recorded_machines(rows) -> str:
 
 
 class Search:
-    """The search of one protocol. ``rows``: the points this search used, in order; ``table``:
-    the same by :func:`point_key` (tuning.csv); ``original``: the digest of the original model
+    """The search of one protocol. ``rows``: the points this search used, in order (a point read
+    back again is there again); ``table``: the same once each, by :func:`point_key` (tuning.csv); ``original``: the digest of the original model
     the points are measured on."""
 
     def __init__(self, args):
@@ -522,7 +522,8 @@ class Search:
         lines = [
             f"# Tuning on the validation classes ({classes}; never reported)", "",
             f"Protocol: `{protocol.config}`, seed 0, {protocol.evaluation}. Command: "
-            f"`python benchmarks/tuning.py{option}`. Points run on: {recorded_machines(self.rows)}."
+            f"`python benchmarks/tuning.py{option}`. Points run on: "
+            f"{recorded_machines(self.table.values())}."
             " Original model: "
             f"digest {self.original} (`{protocol.train_hint}`; a rerun of that command in "
             "the points' precision continues this search: fp32 points on any x86 CPU with "
@@ -538,7 +539,7 @@ class Search:
             f"| method | selected | mean H-Mean | mean {protocol.retain} | points (diverged) |",
             "|---|---|---|---|---|"]
         for method, setting in selected.items():
-            rows = [r for r in self.rows if r["method"] == method]
+            rows = [r for r in self.table.values() if r["method"] == method]
             chosen = [r for r in rows if setting_cells(row_setting(r)) == setting_cells(setting)]
             h, a = self.score(chosen)
             diverged = sum(r["status"] == "diverged" for r in rows)
@@ -554,7 +555,7 @@ class Search:
         """Markdown rows of one method's points: a setting per row (lr or knob, then batch-norm
         mode and epochs), its score."""
         settings = {}
-        for r in self.rows:
+        for r in self.table.values():
             if r["method"] == method:
                 settings.setdefault(row_setting(r), []).append(r)
         lines = ["| setting | epochs | score |", "|---|---|---|"]
@@ -648,28 +649,46 @@ def main(argv=None):
             args.report and search.report_from_table()):
         sys.exit(f"the original model is missing: {search.protocol.train_hint}")
     methods = args.methods or search.protocol.methods()
-    selected = {}
-    # every protocol method is selected from the ledger where its search is complete there;
-    # only the requested ones run points
-    for method in dict.fromkeys([*search.protocol.methods(), *methods]):
-        search.offline = args.report or method not in methods
-        if search.offline and args.plan:
-            continue
-        print(f"[tuning] {method}" + (" (from the ledger)" if search.offline else ""),
-              flush=True)
-        try:
-            selected[method] = search.search(method)
-        except NotCached:
-            print(f"[tuning] {method}: not searched yet", flush=True)
-            continue
-        if not args.plan:
-            search.write(selected)  # after every method: partial results are kept
+    order = list(dict.fromkeys([*search.protocol.methods(), *methods]))
     if args.plan:
+        for method in methods:
+            select(search, method, offline=False)
         planned = sum(r["status"] == "planned" for r in search.rows)
         print(f"[plan] {planned} runs to make, {len(search.rows) - planned} read back from "
               f"the ledger (original {search.original})")
-    else:  # the points of searches not complete yet, too
-        search.write(selected)
+        return
+    ran = {}
+    ledger_view(search, order, ran)  # the tables keep every recorded point from the first write
+    for method in ([] if args.report else [m for m in order if m in methods]):
+        ran[method] = select(search, method, offline=False)
+        search.write(ledger_view(search, order, ran))  # after every method: partial results kept
+    search.write(ledger_view(search, order, ran, verbose=True))
+
+
+def select(search: Search, method: str, offline: bool, verbose: bool = True) -> Optional[tuple]:
+    """One method's selected setting: its search, run (``offline`` False) or read back from the
+    ledger alone; None when the ledger does not hold it complete yet."""
+    search.offline = offline
+    if verbose:
+        print(f"[tuning] {method}" + (" (from the ledger)" if offline else ""), flush=True)
+    try:
+        return search.search(method)
+    except NotCached:
+        if verbose:
+            print(f"[tuning] {method}: not searched yet", flush=True)
+        return None
+
+
+def ledger_view(search: Search, order: list, ran: dict, verbose: bool = False) -> dict:
+    """{method: selected setting} in protocol order: the methods this process searched, and every
+    other one whose search the ledger holds complete now (tuning processes side by side append
+    to it), so no write drops a selection made elsewhere; their points go to the tables too."""
+    view = {}
+    for method in order:
+        setting = ran[method] if method in ran else select(search, method, True, verbose)
+        if setting is not None:
+            view[method] = setting
+    return view
 
 
 if __name__ == "__main__":

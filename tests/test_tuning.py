@@ -233,7 +233,8 @@ def test_backdoor_defenses_take_the_settings_selected_on_the_5x5_model(monkeypat
 class SurfaceBench:
     """Bench's ``config``/``lookup``/``unlearn`` with ``surface`` for scores and a real ledger;
     a run's key stands for its hash (``original``: the weights it starts from). Checks, at every
-    run, that tuning.csv already holds every earlier point (a killed search keeps them)."""
+    run, that tuning.csv already holds every earlier point of the method (a killed search keeps
+    them)."""
 
     def __init__(self, tmp_path, original):
         self.csv_path = tmp_path / "out" / "tuning.csv"
@@ -253,7 +254,8 @@ class SurfaceBench:
         if recorded is not None:
             return recorded
         rows = tuning.read_tuning(self.csv_path) if self.csv_path.is_file() else []
-        assert sum(r["original"] == self.original for r in rows) == len(self.runs)
+        assert sum(r["original"] == self.original and r["method"] == cfg["method"]
+                   for r in rows) == sum(c["method"] == cfg["method"] for c in self.runs)
         self.runs.append(cfg)
         epochs = cfg.get("forget.train_cfg.max_epochs")
         point = tuning.Point(cfg["method"], cfg["forget"], "grid", epochs=epochs,
@@ -412,6 +414,39 @@ def test_report_writes_the_tables_from_the_ledger_alone(tmp_path, monkeypatch):
                                                "(1 point)")
     tuned = (tmp_path / "tuned.py").read_text()
     assert "delete=dict(" in tuned and "random_label" not in tuned  # not searched: not selected
+
+
+def test_every_write_keeps_the_selections_other_processes_completed(tmp_path, monkeypatch):
+    """Two tuning processes side by side: one searching DELETE writes the tables after it, and
+    Random Label, searched by the other one (and later in the protocol's order), stays
+    selected in every file it writes, with its points."""
+    surface_search(tmp_path, "a" * 16).search("random_label")  # the other process, done
+    bench = SurfaceBench(tmp_path, "a" * 16)
+    monkeypatch.setattr(tuning.PROTOCOLS["cls_cifar10"], "bench", lambda args: bench)
+    monkeypatch.setattr(tuning.Search, "original_digest", lambda self: "a" * 16)
+    csv_rows = []  # Random Label's rows in tuning.csv at each DELETE run: none is dropped
+    unlearn = bench.unlearn
+
+    def counting_unlearn(cfg):
+        if cfg["method"] == "delete":
+            csv_rows.append(sum(r["method"] == "random_label"
+                                for r in tuning.read_tuning(bench.csv_path)))
+        return unlearn(cfg)
+
+    monkeypatch.setattr(bench, "unlearn", counting_unlearn)
+    written = []
+    write = tuning.Search.write
+    monkeypatch.setattr(tuning.Search, "write", lambda self, selected: (
+        written.append(list(selected)), write(self, selected)))
+    tuning.main(["--methods", "delete", "--classes", "cat", "--out", str(tmp_path / "out"),
+                 "--tuned-config", str(tmp_path / "tuned.py")])
+    assert len(bench.runs) == 15 and set(csv_rows) == {15}  # DELETE's points only
+    assert written and all(w == ["delete", "random_label"] for w in written)
+    report = (tmp_path / "out" / "tuning.md").read_text()
+    assert "| random_label | lr 3.2e-04, batch norm train, 20 epochs | 81.00 | 70.00 | 15 (2) |" \
+        in report and "Points run on: cpu x1 threads, fp32 (30 points)." in report
+    assert len(tuning.read_tuning(tmp_path / "out" / "tuning.csv")) == 30
+    assert "random_label=dict(" in (tmp_path / "tuned.py").read_text()
 
 
 def test_without_the_original_a_report_reads_the_committed_table(tmp_path, monkeypatch):
