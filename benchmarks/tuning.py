@@ -45,7 +45,9 @@ back, not run again. The original is trained by a fixed-seed command (``train_hi
 thread count pinned: the order of floating-point sums follows it) whose rerun gives the same
 weights, so a new machine retrains it and continues the committed search (points of another
 original are other runs). ``tuning.csv`` is rewritten after every point, with the digest of the
-original (``original``).
+original (``original``). Processes side by side (disjoint ``--methods``, one core each) share
+the ledger: every file a process writes holds every point recorded there and every search it
+holds complete, whichever process ran it; ``--report`` after the last one rewrites them all.
 
 Writes ``<out>/tuning.csv`` (every point with its scores), ``<out>/tuning.md`` (the selected
 setting per method beside its grid) and ``configs/_base_/tuned/<protocol config stem>.py``
