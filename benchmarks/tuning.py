@@ -379,8 +379,8 @@ def recorded_machines(rows) -> str:
 
 class Search:
     """The search of one protocol. ``rows``: the points this search used, in order (a point read
-    back again is there again); ``table``: the same once each, by :func:`point_key` (tuning.csv); ``original``: the digest of the original model
-    the points are measured on."""
+    back again is there again); ``table``: the same once each, by :func:`point_key` (tuning.csv);
+    ``original``: the digest of the original model the points are measured on."""
 
     def __init__(self, args):
         self.args = args
