@@ -20,9 +20,13 @@ method_settings = dict(
     bad_teacher=dict(model=dict(norm_eval=False),
         forget=dict(train_cfg=dict(max_epochs=20),
                     optim_wrapper=dict(optimizer=dict(lr=1e-06)))),
+    salun=dict(model=dict(norm_eval=True),
+        forget=dict(train_cfg=dict(max_epochs=5),
+                    optim_wrapper=dict(optimizer=dict(lr=1e-05)))),
     scrub=dict(model=dict(norm_eval=False),
         forget=dict(train_cfg=dict(max_epochs=5),
                     optim_wrapper=dict(optimizer=dict(lr=0.0001)))),
+    influence_dr=dict(model=dict(alpha=0.03162277660168379)),
     fisher=dict(model=dict(alpha=3.1622776601683796e-06)),
 )
-tuned_methods = ['delete', 'random_label', 'negative_gradient', 'boundary_shrink', 'boundary_expand', 'influence', 'bad_teacher', 'scrub', 'fisher']
+tuned_methods = ['delete', 'random_label', 'negative_gradient', 'boundary_shrink', 'boundary_expand', 'influence', 'bad_teacher', 'salun', 'scrub', 'influence_dr', 'fisher']
