@@ -13,3 +13,10 @@ os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "taskf
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _machine_precision(monkeypatch):
+    """Every test sees the machine's own precision, even in a shell that exported
+    TASKFORGET_PRECISION to continue a search (tests that need it set it themselves)."""
+    monkeypatch.delenv("TASKFORGET_PRECISION", raising=False)
