@@ -659,9 +659,10 @@ def main(argv=None):
         print(f"[plan] {planned} runs to make, {len(search.rows) - planned} read back from "
               f"the ledger (original {search.original})")
         return
-    ran = {}
-    ledger_view(search, order, ran)  # the tables keep every recorded point from the first write
-    for method in ([] if args.report else [m for m in order if m in methods]):
+    ran, runs = {}, [] if args.report else [m for m in order if m in methods]
+    if runs:  # the tables keep every recorded point from the first write on
+        ledger_view(search, order, ran)
+    for method in runs:
         ran[method] = select(search, method, offline=False)
         search.write(ledger_view(search, order, ran))  # after every method: partial results kept
     search.write(ledger_view(search, order, ran, verbose=True))
