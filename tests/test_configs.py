@@ -161,6 +161,26 @@ def test_bf16_autocast_only_where_bf16_is_native(tmp_path, monkeypatch):
         build_stage_config(cfg, "original")
 
 
+def test_bf16_is_not_native_on_the_avx2_kernels(monkeypatch):
+    """A CPU with AVX512-BF16 whose kernels are limited to AVX2 (the export that reproduces an
+    AVX2-only machine) emulates bf16: it trains in fp32, as that machine does."""
+    from taskforget.engine import optim
+
+    monkeypatch.setattr(optim.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(optim.torch.cpu, "get_capabilities", lambda: {"avx512_bf16": True})
+    for name in optim.AVX2_KERNELS:
+        monkeypatch.delenv(name, raising=False)
+    assert optim.native_bf16()
+    for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA"):  # MKL's limit: matmul only
+        monkeypatch.setenv(name, optim.AVX2_KERNELS[name])
+        assert not optim.native_bf16(), name
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")
+    assert optim.native_bf16()
+    monkeypatch.setattr(optim.torch.cpu, "get_capabilities", lambda: {"avx2": True})
+    assert not optim.native_bf16()
+
+
 def test_a_backdoor_defense_gets_its_tuned_setting_over_its_own_model():
     cfg = Config.fromfile(str(ROOT / "configs" / "backdoor_cifar10_k3_nad.py"))
     cfg.method_settings = {"nad": dict(model=dict(norm_eval=True), forget=dict(

@@ -10,13 +10,24 @@ from taskforget.errors import ConfigError
 from taskforget.registry import OPTIM_WRAPPERS
 
 
+# CPU kernel limits (set before Python starts) under which bf16 is emulated even on a CPU with
+# AVX512-BF16: torch's own kernels, oneDNN's (convolutions)
+_NO_BF16_KERNELS = {"ATEN_CPU_CAPABILITY": {"default", "avx2"},
+                    "ONEDNN_MAX_CPU_ISA": {"sse41", "avx", "avx2", "avx2_vnni", "avx2_vnni_2",
+                                           "avx512_core", "avx512_core_vnni"}}
+
+
 def native_bf16() -> bool:
     """Whether this machine's training device computes bf16 natively: a CUDA GPU that supports
-    it, or a CPU with AVX512-BF16 or AMX-BF16. Elsewhere (e.g. an AVX2-only CPU) bf16 is
-    emulated: a train step measured 16x (ResNet-20) to 39x (ResNet-18) slower than fp32 on a
-    2-core AMD EPYC (benchmarks/precision.py)."""
+    it, or a CPU with AVX512-BF16 or AMX-BF16 whose kernels are not limited below it (the AVX2
+    kernels of :data:`AVX2_KERNELS`). Elsewhere (e.g. an AVX2-only CPU) bf16 is emulated: a
+    train step measured 16x (ResNet-20) to 39x (ResNet-18) slower than fp32 on a 2-core AMD
+    EPYC (benchmarks/precision.py)."""
     if torch.cuda.is_available():
         return torch.cuda.is_bf16_supported()
+    if any(os.environ.get(name, "").lower() in limits
+           for name, limits in _NO_BF16_KERNELS.items()):
+        return False
     capabilities = torch.cpu.get_capabilities()
     return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
 
