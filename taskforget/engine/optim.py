@@ -9,7 +9,6 @@ from mmengine.optim import OptimWrapper
 from taskforget.errors import ConfigError
 from taskforget.registry import OPTIM_WRAPPERS
 
-
 # CPU kernel limits (set before Python starts) under which bf16 is emulated even on a CPU with
 # AVX512-BF16: torch's own kernels, oneDNN's (convolutions)
 _NO_BF16_KERNELS = {"ATEN_CPU_CAPABILITY": {"default", "avx2"},
