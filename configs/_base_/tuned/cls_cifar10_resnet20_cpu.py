@@ -33,10 +33,16 @@ method_settings = dict(
     bad_teacher_dr=dict(model=dict(norm_eval=False),
         forget=dict(train_cfg=dict(max_epochs=1),
                     optim_wrapper=dict(optimizer=dict(lr=0.0031622776601683794)))),
+    salun_dr=dict(model=dict(norm_eval=False),
+        forget=dict(train_cfg=dict(max_epochs=4),
+                    optim_wrapper=dict(optimizer=dict(lr=0.01)))),
+    scrub_dr=dict(model=dict(norm_eval=False),
+        forget=dict(train_cfg=dict(max_epochs=4),
+                    optim_wrapper=dict(optimizer=dict(lr=0.00031622776601683794)))),
     unsir_dr=dict(model=dict(norm_eval=False),
         forget=dict(train_cfg=dict(max_epochs=20),
                     optim_wrapper=dict(optimizer=dict(lr=0.00031622776601683794)))),
     fisher=dict(model=dict(alpha=3.1622776601683796e-06)),
     ssd=dict(model=dict(alpha=7.0710678118654755)),
 )
-tuned_methods = ['delete', 'random_label', 'negative_gradient', 'boundary_shrink', 'boundary_expand', 'influence', 'bad_teacher', 'salun', 'scrub', 'maga', 'influence_dr', 'bad_teacher_dr', 'unsir_dr', 'fisher', 'ssd']
+tuned_methods = ['delete', 'random_label', 'negative_gradient', 'boundary_shrink', 'boundary_expand', 'influence', 'bad_teacher', 'salun', 'scrub', 'maga', 'influence_dr', 'bad_teacher_dr', 'salun_dr', 'scrub_dr', 'unsir_dr', 'fisher', 'ssd']
