@@ -17,6 +17,9 @@ method_settings = dict(
         forget=dict(train_cfg=dict(max_epochs=20),
                     optim_wrapper=dict(optimizer=dict(lr=1e-05)))),
     influence=dict(model=dict(alpha=0.01)),
+    learn_to_unlearn=dict(model=dict(norm_eval=False),
+        forget=dict(train_cfg=dict(max_epochs=5),
+                    optim_wrapper=dict(optimizer=dict(lr=0.0001)))),
     bad_teacher=dict(model=dict(norm_eval=False),
         forget=dict(train_cfg=dict(max_epochs=20),
                     optim_wrapper=dict(optimizer=dict(lr=1e-06)))),
@@ -42,7 +45,13 @@ method_settings = dict(
     unsir_dr=dict(model=dict(norm_eval=False),
         forget=dict(train_cfg=dict(max_epochs=20),
                     optim_wrapper=dict(optimizer=dict(lr=0.00031622776601683794)))),
+    maga_dr=dict(model=dict(norm_eval=True),
+        forget=dict(train_cfg=dict(max_epochs=5),
+                    optim_wrapper=dict(optimizer=dict(lr=0.00031622776601683794)))),
+    finetune=dict(model=dict(norm_eval=False),
+        forget=dict(train_cfg=dict(max_epochs=4),
+                    optim_wrapper=dict(optimizer=dict(lr=0.01)))),
     fisher=dict(model=dict(alpha=3.1622776601683796e-06)),
     ssd=dict(model=dict(alpha=7.0710678118654755)),
 )
-tuned_methods = ['delete', 'random_label', 'negative_gradient', 'boundary_shrink', 'boundary_expand', 'influence', 'bad_teacher', 'salun', 'scrub', 'maga', 'influence_dr', 'bad_teacher_dr', 'salun_dr', 'scrub_dr', 'unsir_dr', 'fisher', 'ssd']
+tuned_methods = ['delete', 'random_label', 'negative_gradient', 'boundary_shrink', 'boundary_expand', 'influence', 'learn_to_unlearn', 'bad_teacher', 'salun', 'scrub', 'maga', 'influence_dr', 'bad_teacher_dr', 'salun_dr', 'scrub_dr', 'unsir_dr', 'maga_dr', 'finetune', 'fisher', 'ssd']
