@@ -31,7 +31,7 @@ from mmengine.config import Config
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tuning  # noqa: E402
-from cls_cifar10 import BENCH_DEFAULTS, Bench  # noqa: E402
+from cls_cifar10 import BENCH_DEFAULTS, FORGET_ONLY, Bench  # noqa: E402
 
 from taskforget.apis import checkpoint_path, device_name  # noqa: E402
 from taskforget.checkpoint import write_text_atomic  # noqa: E402
@@ -112,8 +112,8 @@ def best_baselines(scores: dict, n: int = BASELINES, tuned=None) -> list:
     """The ``n`` training-based forget-set methods other than DELETE with the best scores;
     with ``tuned`` (the tuned config's ``tuned_methods``), only among the methods whose search
     is complete (a partly searched method's best point so far is not its selection)."""
-    excluded = {"delete"} | set(tuning.KNOBS) | tuning.DR_EPOCH
-    pool = [m for m in scores if m not in excluded and (tuned is None or m in tuned)]
+    forget_set = {m for _, m in FORGET_ONLY} - {"delete"} - set(tuning.KNOBS)
+    pool = [m for m in scores if m in forget_set and (tuned is None or m in tuned)]
     return sorted(pool, key=lambda m: scores[m], reverse=True)[:n]
 
 
