@@ -87,7 +87,7 @@ def lost_images(labels: np.ndarray, reference: np.ndarray, model: np.ndarray,
 
 
 @torch.no_grad()
-def test_predictions(cfg: Config, checkpoints: dict) -> tuple:
+def predict_test_set(cfg: Config, checkpoints: dict) -> tuple:
     """((N,) test labels, {name: (N,) predicted classes}) of each checkpoint on the config's
     test images (test-time transforms)."""
     test = as_batches(audit_datasets(cfg)[1], "test", is_train=False, batch_size=256)
@@ -168,7 +168,7 @@ def main(argv=None):
     both = run_or_load(both_cfg, "forget")
     checkpoints = {"original": str(checkpoint_path(base, "original")), **checkpoints,
                    "{cat, dog} at once": str(checkpoint_path(both_cfg, "forget"))}
-    labels, predictions = test_predictions(both_cfg, checkpoints)
+    labels, predictions = predict_test_set(both_cfg, checkpoints)
     lost = where_lost(labels, predictions, list(both_cfg.class_names), CHAIN[:2])
 
     head = "| model | " + " | ".join(COLUMNS) + " | time (s) |\n|" + "---|" * (len(COLUMNS) + 2)
