@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from mmengine.config import Config
+from sklearn.metrics import confusion_matrix
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -68,22 +69,19 @@ def row(name, record, extra=()):
     return "| " + " | ".join([name, *cells, *extra]) + " |"
 
 
-def lost_images(labels: np.ndarray, reference: np.ndarray, model: np.ndarray,
-                remaining) -> np.ndarray:
+def lost_images(labels: np.ndarray, reference: np.ndarray, model: np.ndarray, remaining,
+                num_classes: int) -> np.ndarray:
     """(K, K) counts of the remaining-class images that the reference model classifies right
     and ``model`` does not: row = true class, column = the class ``model`` predicts.
 
     Args:
         labels, reference, model: (N,) true labels and the two models' predicted classes.
-        remaining: ids of the remaining classes (K = their maximum + 1 at least).
+        remaining: ids of the remaining classes.
+        num_classes: K.
     """
-    labels, reference, model = (np.asarray(a, dtype=np.int64) for a in (labels, reference,
-                                                                        model))
-    k = int(max(labels.max(), reference.max(), model.max(), max(remaining))) + 1
+    labels, reference, model = map(np.asarray, (labels, reference, model))
     lost = np.isin(labels, list(remaining)) & (reference == labels) & (model != labels)
-    counts = np.zeros((k, k), dtype=np.int64)
-    np.add.at(counts, (labels[lost], model[lost]), 1)
-    return counts
+    return confusion_matrix(labels[lost], model[lost], labels=range(num_classes))
 
 
 @torch.no_grad()
@@ -113,7 +111,7 @@ def where_lost(labels, predictions: dict, class_names, forgotten, reference="ori
     for name, pred in predictions.items():
         if name == reference:
             continue
-        counts = lost_images(labels, predictions[reference], pred, ids)
+        counts = lost_images(labels, predictions[reference], pred, ids, len(class_names))
         for c in ids:
             mine = labels == c
             order = [j for j in np.argsort(-counts[c], kind="stable")[:top] if counts[c, j]]

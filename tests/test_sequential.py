@@ -17,7 +17,7 @@ def test_lost_images_counts_right_before_and_wrong_after_by_true_and_predicted_c
     labels = np.array([2, 2, 2, 2, 3, 3, 3, 0, 1])
     original = np.array([2, 2, 2, 3, 3, 3, 2, 0, 1])  # image 3 and 6: wrong already
     model = np.array([2, 3, 1, 1, 2, 3, 3, 2, 2])  # image 3 wrong before: not lost
-    counts = sequential.lost_images(labels, original, model, remaining=[2, 3])
+    counts = sequential.lost_images(labels, original, model, remaining=[2, 3], num_classes=4)
     expected = np.zeros((4, 4), dtype=int)
     expected[2, 3] = 1  # deer -> horse
     expected[2, 1] = 1  # deer -> dog (a forgotten class)
