@@ -24,6 +24,9 @@ def test_lost_images_counts_right_before_and_wrong_after_by_true_and_predicted_c
     expected[3, 2] = 1  # horse -> deer
     # image 6 became right (gained, not lost); the forgotten classes' images are not counted
     np.testing.assert_array_equal(counts, expected)
+    # nothing lost: a K x K table of zeros
+    assert not sequential.lost_images(labels, labels, labels, [2, 3], num_classes=4).any()
+    assert sequential.lost_images(labels, labels, labels, [2, 3], num_classes=4).shape == (4, 4)
 
 
 def test_where_lost_reports_accuracies_lost_counts_and_destinations():
