@@ -136,6 +136,35 @@ def prepare_experiment(cfg: Config) -> Config:
     return cfg
 
 
+def protocol_request(cfg: Config) -> Config:
+    """``cfg`` as its own file requests it: the file's ``forget_classes``, no ``lineage``.
+
+    The original model's run is built from this. The original never sees which classes a
+    request forgets and every request shares its checkpoint path, so a request for another
+    class must name the same run; otherwise :func:`~taskforget.cli.run_or_load` finds "a run
+    with other settings" there and trains it again over the shared file. Returns ``cfg`` itself
+    when its request already is the file's, and when it has no file on disk, when the file's
+    classes are not in its ``class_names``, or for a backdoor config (its original is
+    poisoned towards ``attack.target``, the class it forgets).
+    """
+    path = cfg.filename
+    if "attack" in cfg or not path or not Path(path).is_file():
+        return cfg
+    own = Config.fromfile(path).get("forget_classes")
+    try:
+        own_ids = resolve_forget_classes(own, cfg.class_names)
+    except ConfigError:
+        return cfg
+    if not cfg.get("lineage") and own_ids == resolve_forget_classes(
+            cfg.forget_classes, cfg.class_names):
+        return cfg
+    cfg = copy.deepcopy(cfg)
+    cfg.forget_classes = own
+    for key in ("lineage", "request_classes"):
+        cfg.pop(key, None)
+    return cfg
+
+
 # Ranges of the numeric keys every stage shares; a method checks its own knobs.
 _RANGES = {
     "lr": dict(low=0, low_open=True), "momentum": dict(low=0, high=1),
@@ -197,7 +226,9 @@ def build_stage_config(cfg: Config, stage: str, checkpoint: Optional[str] = None
     """
     if stage not in STAGES:
         raise ConfigError(f"stage must be one of {STAGES}, got {stage!r}")
-    cfg = prepare_experiment(compose_method(copy.deepcopy(cfg)))
+    cfg = compose_method(copy.deepcopy(cfg))
+    # one original for every request (see protocol_request)
+    cfg = prepare_experiment(protocol_request(cfg) if stage == "original" else cfg)
     if work_dir is not None:
         cfg.work_root = work_dir
     cfg.model.adapter.update(class_names=tuple(cfg.class_names),

@@ -18,9 +18,11 @@ from mmengine.config import Config, DictAction
 from taskforget.apis import (
     build_stage_config,
     checkpoint_path,
+    forget_tag,
     lineage_of,
     markdown_table,
     prepare_experiment,
+    protocol_request,
     results_path,
     write_results,
 )
@@ -263,9 +265,20 @@ def run_stage(cfg: Config, stage: str, launcher: str = "none", checkpoint: Optio
 
 def run_or_load(cfg: Config, stage: str, name: Optional[str] = None, **kwargs) -> dict:
     """The stage's result record, read back when a run with exactly these settings (and, for
-    training stages, its verified weights) is on disk, else run (overwriting a stale cache)."""
+    training stages, its verified weights) is on disk, else run (overwriting a stale cache).
+
+    The original of a request for other classes than its config file's is the file's original
+    (:func:`~taskforget.apis.protocol_request`), trained or reused, then evaluated for this
+    request (``original_<classes>``, with the training's ``wall_time_s``)."""
     stage_cfg = build_stage_config(cfg, stage, checkpoint=kwargs.get("checkpoint"),
                                    work_dir=kwargs.get("work_dir"))
+    protocol = protocol_request(cfg) if stage == "original" else cfg
+    if protocol is not cfg:
+        trained = run_or_load(protocol, "original", **kwargs)
+        record = run_or_load(cfg, "test", name=name or f"original_{forget_tag(cfg)}",
+                             checkpoint=str(checkpoint_path(stage_cfg, "original")),
+                             **{k: v for k, v in kwargs.items() if k in ("launcher", "work_dir")})
+        return dict(record, wall_time_s=trained.get("wall_time_s"))
     name = name or os.path.basename(stage_cfg.work_dir)
     results = results_path(stage_cfg, name)
     if results.is_file():

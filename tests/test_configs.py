@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from taskforget.apis import build_stage_config
+from taskforget.apis import build_stage_config, protocol_request
 from taskforget.errors import ConfigError
 from taskforget.registry import MODELS
 from taskforget.request import compose_method, method_fragment, method_name, method_names
@@ -120,6 +120,32 @@ def test_a_run_s_identity_ignores_the_settings_of_methods_it_does_not_run(tmp_pa
         {s: base[s] for s in ("original", "retrain", "test")}
     # which method is composed is not part of training the original
     assert hashes({}, "random_label")["original"] == base["original"]
+
+
+def test_one_original_for_every_request(tmp_path):
+    """The original's run is the same whichever classes a request forgets and whatever came
+    before it (the run tools/train.py trains), so no request retrains it over the shared
+    original.pth; the retrain model and the unlearning run stay the request's own. A backdoor
+    original is poisoned towards the class it forgets: its request stays."""
+    def request(classes, **keys):
+        cfg = Config.fromfile(str(ROOT / "configs" / "cls_cifar10_resnet20_cpu.py"))
+        cfg.merge_from_dict({"work_root": str(tmp_path), "forget_classes": classes, **keys})
+        return cfg
+
+    own, cat = request(["airplane"]), request(["cat"])
+    chain = request(["dog"], lineage=[dict(classes=["cat"], run="delete_cat_seed0",
+                                           checkpoint=str(tmp_path / "delete_cat_seed0.pth"))])
+    assert protocol_request(own) is own
+    original = {build_stage_config(c, "original").run_hash for c in (own, cat, chain)}
+    assert len(original) == 1
+    stage = build_stage_config(chain, "original")
+    assert stage.forget_classes == ["airplane"] and "lineage" not in stage
+    assert stage.test_dataloader.dataset.forget_classes == ["airplane"]
+    for other in ("retrain", "forget"):
+        assert build_stage_config(cat, other).run_hash != build_stage_config(own, other).run_hash
+    backdoor = Config.fromfile(str(ROOT / "configs" / "backdoor_cifar10_k5.py"))
+    backdoor.forget_classes = [3]
+    assert protocol_request(backdoor) is backdoor
 
 
 def test_bf16_autocast_only_where_bf16_is_native(tmp_path, monkeypatch):

@@ -5,8 +5,8 @@ import pytest
 from mmengine.config import Config
 
 from taskforget.apis import build_stage_config, checkpoint_path
-from taskforget.checkpoint import CheckpointError, save_weights
-from taskforget.cli import run_stage
+from taskforget.checkpoint import CheckpointError, file_digest, save_weights
+from taskforget.cli import run_or_load, run_stage
 from taskforget.datasets import ForgetSplitError
 from taskforget.tasks.classification.models import resnet8
 
@@ -64,6 +64,23 @@ def test_two_classes_at_once(trained):
     m = run_stage(cfg, "forget")["metrics"]
     assert m["Acc_ft"] <= 2.0
     assert m["Acc_rt"] >= m["original/Acc_rt"] - 5.0
+
+
+def test_a_request_for_another_class_reuses_the_original(trained):
+    """Asked for through a cat request, the original is the trained one (its weights left as
+    they are, not trained again) evaluated for cat, with the training's wall time."""
+    cfg, original = trained
+    weights = checkpoint_path(cfg, "original")
+    before = (file_digest(weights), weights.stat().st_mtime_ns)
+    cat = cfg.copy()
+    cat.forget_classes = ["cat"]
+    record = run_or_load(cat, "original")
+    assert (file_digest(weights), weights.stat().st_mtime_ns) == before
+    assert record["name"] == "original_cat" and record["forget_classes"] == ["cat"]
+    assert record["wall_time_s"] == original["wall_time_s"]
+    by_hand = run_stage(cat, "test", checkpoint=str(weights), name="original_cat_by_hand")
+    assert record["metrics"]["Acc_ft"] == by_hand["metrics"]["Acc_ft"]
+    assert record["metrics"]["Acc_rt"] == by_hand["metrics"]["Acc_rt"]
 
 
 def test_bad_forget_requests_fail_before_any_work(tmp_path):
