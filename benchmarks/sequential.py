@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from mmengine.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +36,7 @@ from taskforget.checkpoint import load_weights, save_figure_atomic, write_text_a
 from taskforget.cli import run_or_load  # noqa: E402
 from taskforget.commands.audit import audit_datasets  # noqa: E402
 from taskforget.datasets.user_data import as_batches  # noqa: E402
+from taskforget.evaluation.audit import loader_outputs  # noqa: E402
 from taskforget.registry import MODELS  # noqa: E402
 from taskforget.request import ForgetRequest  # noqa: E402
 
@@ -85,20 +85,15 @@ def lost_images(labels: np.ndarray, reference: np.ndarray, model: np.ndarray, re
     return counts
 
 
-@torch.no_grad()
 def predict_test_set(cfg: Config, checkpoints: dict) -> tuple:
     """((N,) test labels, {name: (N,) predicted classes}) of each checkpoint on the config's
     test images (test-time transforms)."""
     test = as_batches(audit_datasets(cfg)[1], "test", is_train=False, batch_size=256)
     predictions, labels = {}, None
     for name, path in checkpoints.items():
-        net = load_weights(MODELS.build(cfg.model.network.to_dict()), path).eval()
-        out, seen = [], []
-        for batch in test:
-            out.append(net(batch["inputs"]).argmax(1))
-            seen.append(batch["data_samples"]["label"])
-        predictions[name] = torch.cat(out).numpy()
-        labels = torch.cat(seen).numpy()
+        out = loader_outputs(load_weights(MODELS.build(cfg.model.network.to_dict()), path), test)
+        predictions[name] = out["logits"].argmax(1).numpy()
+        labels = out["labels"].numpy()
     return labels, predictions
 
 

@@ -147,9 +147,12 @@ def _on(network: nn.Module, device: torch.device) -> nn.Module:
 
 
 @torch.no_grad()
-def _outputs(network: nn.Module, loader, device, forget_ids, keep_inputs: bool) -> dict:
-    """One pass: (N, K) logits, (N, D) penultimate features (None without the network
-    contract), (N,) labels; with ``keep_inputs`` the forgotten classes' images too."""
+def loader_outputs(network: nn.Module, loader, device="cpu", forget_ids=(),
+                   keep_inputs: bool = False) -> dict:
+    """One pass over ``loader`` (batches of ``inputs`` and ``data_samples['label']``), the
+    network in eval mode: (N, K) ``logits``, (N, D) penultimate ``features`` (None without the
+    network contract), (N,) ``labels``; with ``keep_inputs`` the images of ``forget_ids``
+    (``forget_inputs``)."""
     try:
         contract = as_contract(network, "the audit's probes")
     except NetworkContractError:
@@ -339,7 +342,8 @@ def audit(model: nn.Module, forget_classes, train_data, test_data,
     outputs = {}
     for i, (name, net) in enumerate(nets.items()):
         step(f"{name}: forward passes")
-        outputs[name] = {split: _outputs(net, loader, device, forget_ids, keep_inputs=i == 0)
+        outputs[name] = {split: loader_outputs(net, loader, device, forget_ids,
+                                               keep_inputs=i == 0)
                          for split, loader in loaders.items()}
         bar.update(1)
     first = outputs["model"]
