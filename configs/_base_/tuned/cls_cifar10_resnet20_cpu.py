@@ -53,5 +53,8 @@ method_settings = dict(
                     optim_wrapper=dict(optimizer=dict(lr=0.01)))),
     fisher=dict(model=dict(alpha=3.1622776601683796e-06)),
     ssd=dict(model=dict(alpha=7.0710678118654755)),
+    amnesiac=dict(model=dict(norm_eval=True),
+        forget=dict(train_cfg=dict(max_epochs=4),
+                    optim_wrapper=dict(optimizer=dict(lr=0.0001)))),
 )
-tuned_methods = ['delete', 'random_label', 'negative_gradient', 'boundary_shrink', 'boundary_expand', 'influence', 'learn_to_unlearn', 'bad_teacher', 'salun', 'scrub', 'maga', 'influence_dr', 'bad_teacher_dr', 'salun_dr', 'scrub_dr', 'unsir_dr', 'maga_dr', 'finetune', 'fisher', 'ssd']
+tuned_methods = ['delete', 'random_label', 'negative_gradient', 'boundary_shrink', 'boundary_expand', 'influence', 'learn_to_unlearn', 'bad_teacher', 'salun', 'scrub', 'maga', 'influence_dr', 'bad_teacher_dr', 'salun_dr', 'scrub_dr', 'unsir_dr', 'maga_dr', 'finetune', 'fisher', 'ssd', 'amnesiac']
