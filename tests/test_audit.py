@@ -3,6 +3,7 @@ estimator (privacy.py), the `taskforget audit` command and benchmarks/forgetting
 
 Models with a known answer are tiny MLPs on four Gaussian clusters (a class is as easy as it
 gets, so the expected numbers are near 0 or 100 and the margins below are wide)."""
+import json
 import math
 import sys
 from pathlib import Path
@@ -316,7 +317,8 @@ def test_audit_command_end_to_end(quick_benchmark, tmp_path, capsys):
     try:
         main(["audit", str(ROOT / "configs" / "demo_cifar10_cnn.py"),
               str(work / "delete_airplane_seed0.pth"), "--work-dir", str(work), "--out", str(out),
-              "--relearn-k", "4", "--relearn-steps", "0", "3", "--cfg-options", *options])
+              "--relearn-k", "4", "--relearn-steps", "0", "3", "--relearn-lr", "1e-3",
+              "--cfg-options", *options])
     finally:
         sys.argv = sys_argv
     printed = capsys.readouterr().out
@@ -328,6 +330,7 @@ def test_audit_command_end_to_end(quick_benchmark, tmp_path, capsys):
     for name in ("audit.html", "audit.json", "where.png", "relearn.png", "mia_roc.png",
                  "tsne.png"):
         assert (out / name).is_file()
+    assert json.loads((out / "audit.json").read_text())["settings"]["relearn_lr"] == 1e-3
 
 
 def test_audit_without_retrain_gives_no_verdict_and_leaves_models_as_found(toy):

@@ -20,7 +20,7 @@ from taskforget.apis import checkpoint_path, work_root
 from taskforget.checkpoint import load_weights, write_json_atomic
 from taskforget.cli import load_config, main_guard, parser
 from taskforget.errors import DataError
-from taskforget.evaluation.audit import Tolerances, audit
+from taskforget.evaluation.audit import RELEARN_LR, Tolerances, audit
 from taskforget.evaluation.audit_report import write_report
 from taskforget.registry import DATASETS, MODELS
 
@@ -101,6 +101,11 @@ def main():
                    help="evaluation images per class and split (default: the config's)")
     p.add_argument("--relearn-k", type=int, nargs="+", default=[10, 100])
     p.add_argument("--relearn-steps", type=int, nargs="+", default=[0, 5, 10, 25])
+    p.add_argument("--relearn-lr", type=float, default=RELEARN_LR,
+                   help=f"the relearn attack's SGD lr (default {RELEARN_LR:g}); too large and "
+                        "every attacked copy, the retrain model's too, calls every image the "
+                        "forgotten class: benchmarks/relearn_lr.py picks it on a validation "
+                        "class (CIFAR-10 CPU protocol: 1e-4)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
@@ -117,7 +122,7 @@ def main():
                    original=_network(cfg, original) if original else None,
                    class_names=cfg.class_names, tolerances=Tolerances(),
                    relearn_k=args.relearn_k, relearn_steps=sorted(set(args.relearn_steps)),
-                   device=args.device, seed=args.seed)
+                   relearn_lr=args.relearn_lr, device=args.device, seed=args.seed)
     record["checkpoints"] = dict(model=str(args.checkpoint), retrain=retrain, original=original)
     out = Path(args.out) if args.out else work_root(cfg) / "audit" / Path(args.checkpoint).stem
     name = Path(args.checkpoint).stem
