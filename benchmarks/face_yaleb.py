@@ -243,8 +243,8 @@ def benchmark(args, cfg, out: Path) -> None:
         c = cfg.copy()
         c.forget_classes = [fid]
         tag = f"id{fid}"
-        # one original for every identity: its settings hash covers the forget class, which
-        # it never sees, so trained per identity it was retrained (to the same bytes) 3 times
+        # one original for every identity (apis.protocol_request), trained or read back as the
+        # config's own request; this identity's numbers are its test run below
         records = [cached(c, "original", f"original_{tag}", train_cfg=cfg)]
         records[0]["metrics"].pop("H-Mean", None)  # nothing forgotten (Table S12: '-')
         records.append(cached(c, "retrain", f"retrain_{tag}"))

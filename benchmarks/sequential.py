@@ -148,8 +148,8 @@ def main(argv=None):
     def request(classes, parent=None):
         return ForgetRequest(base, classes, args.method, parent).config()
 
-    # the original as tools/train.py makes it (its run is keyed by the protocol's own config,
-    # forget classes included: a request's config would train it again)
+    # the original as tools/train.py makes it (one run for every request:
+    # apis.protocol_request)
     run_or_load(base, "original")
     steps, parent, checkpoints = [], None, {}
     for cls in CHAIN[:args.requests]:
