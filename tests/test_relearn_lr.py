@@ -19,6 +19,18 @@ def test_the_largest_lr_that_leaves_the_original_a_classifier():
     assert relearn_lr.choose({1e-3: [3.8, 30.0, 50.0], 1e-4: [3.8, 4.0, 5.0]}) == 1e-4
 
 
+def test_every_attacked_model_must_stay_a_classifier():
+    # an original that already knows the class barely moves at 1e-2; the model that never
+    # saw it collapses there, so the rule steps down to where both hold
+    original = {1e-2: [7.7, 15.4, 30.8], 1e-3: [7.7, 7.7, 15.4], 1e-4: [7.7, 7.7, 7.7]}
+    retrain = {1e-2: [0.0, 92.3, 100.0], 1e-3: [0.0, 38.5, 46.2], 1e-4: [0.0, 0.0, 0.0]}
+    assert relearn_lr.choose(original) == 1e-2
+    assert relearn_lr.choose(original, retrain) == 1e-3
+    assert relearn_lr.choose(retrain, original) == 1e-3
+    # only the lrs every model was attacked at count
+    assert relearn_lr.choose(original, {1e-3: [0.0, 10.0], 1e-4: [0.0, 0.0]}) == 1e-3
+
+
 def test_every_lr_collapsing_the_original_is_an_error():
     with pytest.raises(ValueError, match="try smaller ones"):
         relearn_lr.choose({1e-2: [3.8, 100.0], 1e-3: [3.8, 55.0]})
