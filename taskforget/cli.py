@@ -3,6 +3,7 @@ one way a user error reaches the terminal (a short paragraph and exit status 2).
 import argparse
 import ast
 import functools
+import gc
 import json
 import os
 import re
@@ -257,8 +258,11 @@ def run_stage(cfg: Config, stage: str, launcher: str = "none", checkpoint: Optio
         print(f"results: {path}")
     if dist.is_initialized():
         # every rank waits for rank 0's files, then leaves the group cleanly (an open gloo
-        # group can abort a process at interpreter exit)
+        # group can abort a process at interpreter exit); the runner's DDP wrapper holds the
+        # group, so it goes first
         dist.barrier()
+        del runner
+        gc.collect()
         dist.destroy_process_group()
     return record
 
