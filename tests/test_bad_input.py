@@ -306,9 +306,50 @@ def test_resume_refuses_a_checkpoint_of_other_settings(trained):
 
 
 def test_resume_loads_the_run_s_own_checkpoint(trained):
+    first = json.loads(results_path(trained, "original").read_text())["wall_time_s"]
     record = _resume(trained)
     assert "Acc_rt" in record["metrics"]
     assert "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD" not in os.environ
+    # nothing was left to train: the resumed run reports the training time its checkpoint
+    # recorded (the first run's, less the last checkpoint's own saving), not ~0
+    assert 0.5 * first < record["wall_time_s"] <= first + 0.5
+
+
+def test_training_time_adds_up_across_a_resume(monkeypatch):
+    from types import SimpleNamespace
+
+    from mmengine.logging import MessageHub, MMLogger
+
+    from taskforget.engine import hooks
+
+    clock = iter([100.0, 110.0, 112.0, 130.0,  # run 1: start, val 10-12, epoch ends at 130
+                  500.0, 507.0,                 # run 2 (resumed): start, end
+                  900.0, 905.0])                # run 3: resumed from a checkpoint without it
+    monkeypatch.setattr(hooks.time, "perf_counter", lambda: next(clock))
+
+    def runner(epoch, state=None):
+        hub = MessageHub(f"hub{epoch}{state is None}")
+        run = SimpleNamespace(message_hub=hub, epoch=epoch, logger=MMLogger.get_current_instance())
+        hook = hooks.TrainTimeHook()
+        hook.before_run(run)
+        if state is not None:  # what Runner.load_or_resume does between before_run and train
+            hub.load_state_dict(state)
+        hook.before_train(run)
+        return run, hook
+
+    run, hook = runner(0)
+    hook.before_val_epoch(run)
+    hook.after_val_epoch(run)
+    hook.after_train_epoch(run)  # the checkpoint saved here holds 30 - 2 = 28 s
+    saved = run.message_hub.state_dict()
+    assert saved["runtime_info"]["train_time_done_s"] == 28.0
+    resumed, hook = runner(1, saved)
+    hook.after_train(resumed)
+    assert resumed.message_hub.get_info("train_time_s") == 28.0 + 7.0
+    saved["runtime_info"].pop("train_time_done_s")  # a checkpoint of the earlier code
+    old, hook = runner(1, saved)
+    hook.after_train(old)
+    assert old.message_hub.get_info("train_time_s") is None  # unknown, not 5 s
 
 
 # 39. the tools: one paragraph, exit status 2; the traceback only with --debug

@@ -183,14 +183,26 @@ class EvalProgressHook(Hook):
 @HOOKS.register_module()
 class TrainTimeHook(Hook):
     """Wall time of training alone (validation excluded), in ``message_hub`` info
-    ``'train_time_s'``: what the benchmarks report as unlearning or training time.
+    ``'train_time_s'``: what the benchmarks report as unlearning or training time. A resumed
+    run adds the time its checkpoint had recorded (``'train_time_done_s'``, saved with every
+    epoch's checkpoint), so an interrupted run reports what an uninterrupted one would.
 
     Runs first (``HIGHEST``) so that a method's preparation in ``before_unlearning`` (weight
     scrubbing, saliency masks, noise) counts as unlearning time."""
 
     priority = "HIGHEST"
 
+    def before_run(self, runner) -> None:
+        # resuming (after this hook) loads the checkpoint's value, if it recorded one
+        runner.message_hub.update_info("train_time_done_s", None)
+
     def before_train(self, runner) -> None:
+        self._done = runner.message_hub.get_info("train_time_done_s")
+        if self._done is None and runner.epoch == 0:
+            self._done = 0.0
+        elif self._done is None:
+            runner.logger.warning("resumed from a checkpoint that recorded no training time: "
+                                  "this run's training time is unknown (reported as None)")
         self._start, self._val = time.perf_counter(), 0.0
 
     def before_val_epoch(self, runner) -> None:
@@ -200,6 +212,14 @@ class TrainTimeHook(Hook):
         if hasattr(self, "_start"):
             self._val += time.perf_counter() - self._val_start
 
+    def _elapsed(self) -> Optional[float]:
+        if self._done is None:
+            return None
+        return self._done + time.perf_counter() - self._start - self._val
+
+    def after_train_epoch(self, runner) -> None:
+        # before the checkpoint hook (priority VERY_LOW) saves the message hub
+        runner.message_hub.update_info("train_time_done_s", self._elapsed())
+
     def after_train(self, runner) -> None:
-        runner.message_hub.update_info("train_time_s",
-                                       time.perf_counter() - self._start - self._val)
+        runner.message_hub.update_info("train_time_s", self._elapsed())
