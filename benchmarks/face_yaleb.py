@@ -38,6 +38,7 @@ from taskforget.request import UNTUNED, compose_method, tuned_label  # noqa: E40
 from taskforget.tasks.face import identity_table  # noqa: E402
 from taskforget.tasks.face.gradcam import gradcam_for_config  # noqa: E402
 
+CONFIG = "configs/face_yaleb_id0.py"  # the protocol (forget identity 0; --forget for others)
 # The forget-set-only methods of Table S12 (row: method fragment), each at its setting selected
 # by the one tuning rule on validation identities 5 and 9 (`benchmarks/tuning.py --protocol
 # face_yaleb` writes configs/_base_/tuned/face_yaleb_id0.py, which the protocol inherits); a
@@ -209,7 +210,7 @@ def audit_section(args, cfg, out: Path) -> Path:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--config", default="configs/face_yaleb_id0.py")
+    p.add_argument("--config", default=CONFIG)
     p.add_argument("--pretrain-config", default="configs/face_yaleb_pretrain.py")
     p.add_argument("--forget", type=int, nargs="+", default=[0, 3, 7],
                    help="forget identities (class ids of the target group), one run each")

@@ -39,7 +39,7 @@ PROTOCOLS = {
     "cls_cifar10": dict(config=cls_cifar10.BASE, per_class=cls_cifar10.AUDIT_PER_CLASS,
                         audit=cls_cifar10.AUDIT, forget="cat",
                         out="docs/results/classification"),
-    "face_yaleb": dict(config="configs/face_yaleb_id0.py", per_class=None,
+    "face_yaleb": dict(config=face_yaleb.CONFIG, per_class=None,
                        audit=face_yaleb.AUDIT, forget="5", out="docs/results/face"),
 }
 
