@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from sklearn.metrics import roc_curve
 from torch import nn
 from torch.utils.data import TensorDataset
 
@@ -90,6 +91,21 @@ def test_roc_auc_and_tpr_at_low_fpr_match_hand_computed_numbers():
     assert roc_summary(members, nonmembers, target_fpr=0.25)["TPR"] == pytest.approx(1.0)
     # ties count half: identical scores -> AUC 0.5
     assert roc_summary(np.ones(5), np.ones(5))["AUC"] == pytest.approx(0.5)
+    # the stored curve is the full curve's corners: every threshold's point lies on it
+    rng = np.random.default_rng(0)
+    members, nonmembers = rng.normal(0.5, 1, 400).round(2), rng.normal(0, 1, 600).round(2)
+    full_fpr, full_tpr, _ = roc_curve(np.r_[np.ones(400), np.zeros(600)],
+                                      np.r_[members, nonmembers], drop_intermediate=False)
+    roc = roc_summary(members, nonmembers)
+    assert len(roc["fpr"]) < len(full_fpr)
+    segments = list(zip(zip(roc["fpr"][:-1], roc["tpr"][:-1]), zip(roc["fpr"][1:], roc["tpr"][1:])))
+    for x, y in zip(full_fpr, full_tpr):
+        assert any(min(a[0], b[0]) - 1e-12 <= x <= max(a[0], b[0]) + 1e-12
+                   and min(a[1], b[1]) - 1e-12 <= y <= max(a[1], b[1]) + 1e-12
+                   and abs((b[0] - a[0]) * (y - a[1]) - (b[1] - a[1]) * (x - a[0])) < 1e-9
+                   for a, b in segments)
+    # the TPR is read on the full curve, not on the corners
+    assert roc["TPR"] == pytest.approx(full_tpr[full_fpr <= 0.01 + 1e-12].max())
     # threshold calibrated on 100 non-members 0..99: at most 1 above it (99), so 98 is it
     assert calibrated_member_rate(np.array([98.5, 99.5, 10.0, 98.0]), np.arange(100.0)) \
         == pytest.approx(50.0)
