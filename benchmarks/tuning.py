@@ -71,6 +71,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
 from cls_cifar10 import BASE, BENCH_DEFAULTS, METHODS, QUICK_MODEL, Bench  # noqa: E402
+from face_yaleb import CONFIG as FACE_CONFIG  # noqa: E402
+from face_yaleb import METHODS as FACE_ROWS  # noqa: E402
 
 from taskforget.apis import checkpoint_path  # noqa: E402
 from taskforget.checkpoint import file_digest, write_text_atomic  # noqa: E402
@@ -125,7 +127,6 @@ def _face_build(method: str) -> Config:
 
 def _face_methods() -> list:
     """The method fragments benchmarks/face_yaleb.py runs (one per row)."""
-    from face_yaleb import METHODS as FACE_ROWS
     return list(FACE_ROWS.values())
 
 
@@ -145,7 +146,6 @@ def _seg_build(method: str) -> Config:
     return load(*SEG_ROWS[method][1:], None)
 
 
-FACE_CONFIG = "configs/face_yaleb_id0.py"
 SEG_CONFIG = "configs/seg_camvid_car.py"
 
 
