@@ -105,8 +105,8 @@ def roc_summary(member_scores: np.ndarray, nonmember_scores: np.ndarray,
     Returns:
         ``dict(AUC, TPR, fpr (P,), tpr (P,))``: ROC AUC, the largest TPR at FPR <= target_fpr,
         and the curve's corners (sklearn's ``roc_curve`` with ``drop_intermediate``: the same
-        line, drawn, as every threshold's point; a few dozen points instead of one per score,
-        which keeps the records in the committed ledgers small).
+        line, drawn, as every threshold's point; about half the points on Table 1's audits,
+        which keeps the records in the committed ledgers smaller).
     """
     from sklearn.metrics import roc_auc_score, roc_curve
     scores = np.concatenate([member_scores, nonmember_scores]).astype(np.float64)
