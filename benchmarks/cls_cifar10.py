@@ -318,7 +318,7 @@ class Bench:
                 if original:
                     pair["original"] = original
                 write_report(combine(pair, Tolerances()), self.args.out / "audit" / r["name"],
-                             model_name=r["row"])
+                             model_name=r["row"], embed_figures=False)
         first = next((a for a in audits.values() if a), None)
         k, steps = (first["relearn_k"][-1], first["relearn_steps"][-1]) if first else (100, 25)
         headers = dict(AUDIT_HEADERS, relearn_Acc_ft=f"relearn Acc_ft ↓ ({k} images, "

@@ -176,7 +176,8 @@ def audit_section(args, cfg, out: Path) -> Path:
                 pair = {"model": models[label],
                         **{k: v for k, v in refs.items() if v is not None}}
                 write_report(combine(pair, Tolerances()),
-                             out / f"{args.name}_audit" / weights.stem, model_name=label)
+                             out / f"{args.name}_audit" / weights.stem, model_name=label,
+                             embed_figures=False)
         for row, record in models.items():
             if record is None:
                 continue

@@ -114,7 +114,8 @@ def audit_section(args, out: Path) -> Path:
         report = out / "audit" / weights.stem
         overlays = make_overlay(cfg, {"original": refs["original"], "retrain": refs["retrain"],
                                       METHODS[key][0]: weights}, report / "overlays.png")
-        write_report(record, report, model_name=METHODS[key][0], overlays=overlays)
+        write_report(record, report, model_name=METHODS[key][0], overlays=overlays,
+                     embed_figures=False)
         m, r = record["models"]["model"]["metrics"], record["models"]["retrain"]["metrics"]
         row_distance = next(c["model"] for c in record["verdict"]["criteria"]
                             if "confusion row" in c["criterion"])

@@ -5,6 +5,7 @@ Models with a known answer are tiny MLPs on four Gaussian clusters (a class is a
 gets, so the expected numbers are near 0 or 100 and the margins below are wide)."""
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -162,6 +163,16 @@ def test_retrain_against_itself_is_indistinguishable_and_the_report_is_written(t
     for name in ("mia_roc.png", "relearn.png", "where.png", "tsne.png", "audit.json"):
         assert (tmp_path / name).stat().st_size > 0
     assert "data:image/png;base64," in paths["html"].read_text()
+    # linked figures (reports committed beside their PNGs); checkpoints under the working
+    # directory are recorded relative to it, others as given
+    here = Path.cwd() / "work_dirs" / "x.pth"
+    record["checkpoints"] = dict(model=str(here), retrain="/elsewhere/r.pth", original=None)
+    paths = write_report(record, tmp_path / "linked", embed_figures=False)
+    page = paths["html"].read_text()
+    assert "base64" not in page and "src='relearn.png'" in page and "src='tsne.png'" in page
+    assert json.loads(paths["json"].read_text())["checkpoints"] == dict(
+        model=os.path.join("work_dirs", "x.pth"), retrain="/elsewhere/r.pth", original=None)
+    assert record["checkpoints"]["model"] == str(here)  # the caller's record is left as is
 
 
 def test_models_audited_alone_combine_into_the_joint_audit(toy):

@@ -1,9 +1,10 @@
-"""The audit's report: ``audit.md``, a self-contained ``audit.html`` (figures embedded),
-``audit.json`` (the record) and the PNG figures, from :func:`taskforget.evaluation.audit.audit`'s
-record."""
+"""The audit's report: ``audit.md``, ``audit.html`` (self-contained, figures embedded, unless
+asked to link them), ``audit.json`` (the record) and the PNG figures, from
+:func:`taskforget.evaluation.audit.audit`'s record."""
 import base64
 import html
 import json
+import os
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -57,7 +58,7 @@ class _Doc:
                 out.append(f"![{value[1]}]({value[0].name})")
         return "\n\n".join(out) + "\n"
 
-    def html(self, title: str) -> str:
+    def html(self, title: str, embed: bool = True) -> str:
         out = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
                "</title><style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
                "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #bbb;"
@@ -75,9 +76,9 @@ class _Doc:
                 out.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header)
                            + "</tr>" + "".join(cells) + "</table>")
             else:
-                data = base64.b64encode(value[0].read_bytes()).decode()
-                out.append(f"<img alt='{html.escape(value[1])}' "
-                           f"src='data:image/png;base64,{data}'>")
+                src = (f"data:image/png;base64,{base64.b64encode(value[0].read_bytes()).decode()}"
+                       if embed else html.escape(value[0].name))
+                out.append(f"<img alt='{html.escape(value[1])}' src='{src}'>")
         return "\n".join(out) + "</body></html>\n"
 
 
@@ -162,8 +163,18 @@ def _tsne_figure(record: dict, labels: Dict[str, str], path: Path) -> Path:
     return _save(fig, path)
 
 
+def _portable(path: Optional[str]) -> Optional[str]:
+    """A checkpoint path as the report records it: relative to the working directory when it
+    lies under it (a committed report names no machine's folders), else as given."""
+    if not path or not os.path.isabs(path):
+        return path
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
 def write_report(record: dict, out_dir, model_name: str = "model",
-                 title: Optional[str] = None, overlays: Optional[Path] = None) -> Dict[str, Path]:
+                 title: Optional[str] = None, overlays: Optional[Path] = None,
+                 embed_figures: bool = True) -> Dict[str, Path]:
     """Write the audit's report into ``out_dir``.
 
     Args:
@@ -174,6 +185,9 @@ def write_report(record: dict, out_dir, model_name: str = "model",
         overlays: segmentation: a PNG of the models' predictions on images with and without
             the forgotten class (:func:`taskforget.commands.seg_overlay.make_overlay`),
             shown under "where the forgotten class went".
+        embed_figures: embed the PNGs in ``audit.html`` (a page that can be sent alone);
+            False links them by file name (reports committed beside their PNGs, half the
+            bytes).
 
     Returns:
         Paths by kind: ``md``, ``html``, ``json`` and one per figure.
@@ -270,7 +284,10 @@ def write_report(record: dict, out_dir, model_name: str = "model",
         paths["tsne"] = _tsne_figure(record, labels, out / "tsne.png")
         doc.image(paths["tsne"], "t-SNE of penultimate features")
     paths["md"] = write_text_atomic(out / "audit.md", doc.markdown())
-    paths["html"] = write_text_atomic(out / "audit.html", doc.html(title))
+    paths["html"] = write_text_atomic(out / "audit.html", doc.html(title, embed_figures))
+    saved = dict(record)
+    if record.get("checkpoints"):
+        saved["checkpoints"] = {k: _portable(v) for k, v in record["checkpoints"].items()}
     paths["json"] = write_json_atomic(out / "audit.json", json.loads(json.dumps(
-        record, default=lambda v: v.item() if hasattr(v, "item") else str(v))))
+        saved, default=lambda v: v.item() if hasattr(v, "item") else str(v))))
     return paths
