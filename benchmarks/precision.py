@@ -1,11 +1,15 @@
 """bf16 autocast against fp32 on this machine: the train-step time of the protocols' networks
 under each, interleaved, and whether bf16 is native here (``native_bf16``), which decides the
 precision every training stage uses (``taskforget.engine.optim.resolve_precision``).
+With ``--threads``, instead: whether the weights trained in fp32 depend on the thread count
+(the digest of ResNet-20 after a few seeded SGD steps on 1 and on 2 threads).
 
     python benchmarks/precision.py --out docs/results/precision.md
+    python benchmarks/precision.py --threads
 """
 import argparse
 import datetime
+import hashlib
 import platform
 import statistics
 import sys
@@ -56,11 +60,43 @@ def measure(repeats: int) -> list:
     return rows
 
 
+def thread_digests(steps: int = 15, threads=(1, 2)) -> dict:
+    """sha256 prefix of ResNet-20's fp32 weights after ``steps`` seeded SGD steps (batch 128
+    of seeded noise), for each intra-op thread count; two runs per count (the same kernels,
+    so equal unless the machine itself is not deterministic)."""
+    digests = {}
+    for count in threads:
+        torch.set_num_threads(count)
+        for _ in range(2):
+            torch.manual_seed(0)
+            net = MODELS.build(dict(type="resnet20", num_classes=10)).train()
+            optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9,
+                                        weight_decay=5e-4)
+            data = torch.Generator().manual_seed(1)
+            for _ in range(steps):
+                x = torch.randn(128, 3, 32, 32, generator=data)
+                y = torch.randint(0, 10, (128,), generator=data)
+                optimizer.zero_grad()
+                F.cross_entropy(net(x), y).backward()
+                optimizer.step()
+            digest = hashlib.sha256()
+            for value in net.state_dict().values():
+                digest.update(value.numpy().tobytes())
+            digests.setdefault(count, []).append(digest.hexdigest()[:16])
+    return digests
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", help="markdown file (default: print only)")
+    p.add_argument("--threads", action="store_true",
+                   help="only compare the fp32 weights trained on 1 and on 2 threads")
     args = p.parse_args()
+    if args.threads:
+        for count, digests in thread_digests().items():
+            print(f"{count} thread(s): {' '.join(digests)}")
+        return
     rows = measure(args.repeats)
     caps = torch.cpu.get_capabilities()
     lines = [f"Machine: {platform.machine()}, {caps.get('cpu_name')}, {device_name()}; "
