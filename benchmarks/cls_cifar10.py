@@ -3,7 +3,7 @@ figures for DELETE and every baseline, with mean ± std over seeds.
 
     # the original and retrain models first (tools/train.py; see docs/results/classification)
     python benchmarks/cls_cifar10.py                       # every section, resumable
-    python benchmarks/cls_cifar10.py --sections table1 probe --seeds 0
+    python benchmarks/cls_cifar10.py --sections table1 --seeds 0
     python benchmarks/cls_cifar10.py --quick               # tiny end-to-end check (minutes)
 
 Every unlearning run writes ``<work root>/results/<run>.json`` and its weights ``<run>.pth``;
@@ -46,7 +46,7 @@ from taskforget.commands.audit import audit_checkpoint, audit_datasets  # noqa: 
 from taskforget.evaluation import tables  # noqa: E402
 from taskforget.evaluation.audit import HEADLINE, Tolerances, combine, headline  # noqa: E402
 from taskforget.evaluation.audit_report import write_report  # noqa: E402
-from taskforget.evaluation.probe import extract_features, linear_probe  # noqa: E402
+from taskforget.evaluation.probe import extract_features  # noqa: E402
 from taskforget.ledger import Ledger  # noqa: E402
 from taskforget.registry import DATASETS, MODELS  # noqa: E402
 from taskforget.request import compose_method, is_tuned  # noqa: E402
@@ -78,6 +78,7 @@ HEADERS = {"Acc_f": "Acc_f ↓", "Acc_r": "Acc_r ↑", "Acc_ft": "Acc_ft ↓", "
            "rank": "H-Mean rank (all / forget-only)"}
 # Table 1's classes; the tuning's validation classes (benchmarks/tuning.py) are cat, automobile
 REPORTED = ["airplane", "deer", "ship"]
+SECTIONS = ("table1", "tsne", "table5", "table4", "table3")
 # The DELETE paper's Table 1, CIFAR-10 (ResNet-18): (Acc_ft, Acc_rt, H-Mean) per row
 PAPER_TABLE1 = {
     "Original model": (97.00, 95.31, None), "Retrain model": (0.0, 95.20, 96.09),
@@ -139,8 +140,9 @@ def parse_args(argv=None):
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
                    help="overrides of every run's config, after the benchmark's own (give "
                         "tools/train.py the same for the original and retrain models)")
-    p.add_argument("--sections", nargs="+", default=["table1", "probe", "tsne", "table5",
-                                                     "table4", "table3"])
+    p.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                   help="what to make (default: all; the linear and kNN probes are Table 1's "
+                        "audit columns)")
     p.add_argument("--seeds", nargs="+", type=int, help="Table 1 seeds (default 0 1 2)")
     p.add_argument("--methods", nargs="+", help="method names to run (configs/_base_/methods/; "
                                                 "default: all)")
@@ -397,37 +399,16 @@ class Bench:
         self.write("table3", records, "Table 3 shape: classifier layer frozen "
                    "(`model.frozen=['head']`), only the feature extractor unlearns; seed 0")
 
-    def probe(self):
-        refs = [("Original model", self.reference("original", weights=True)),
-                ("Retrain model", self.reference("retrain", weights=True))]
-        refs += [(row, self.unlearn(self.config(method, 0), weights=True))
-                 for row, method in self.methods]
-        lines = ["| model | forget-class probe recall (%) ↓ | remaining-class probe acc. (%) | "
-                 "forget-vs-rest probe AUC ↓ |", "|---|---|---|---|"]
-        csv_rows = ["model,forget_recall,remain_acc,forget_auc"]
-        for row, record in refs:
-            if "missing" in record:
-                continue
-            feats, labels = self.features(record["checkpoint"])
-            recall, remain, auc = linear_probe(feats, labels, self.forget_ids())
-            lines.append(f"| {row} | {recall:.2f} | {remain:.2f} | {auc:.3f} |")
-            csv_rows.append(f"{row},{recall:.4f},{remain:.4f},{auc:.4f}")
-        note = ("Linear probe on frozen penultimate features (`model.features(x)`) of the test "
-                "split (remaining-class and forget-class images), standardized, multinomial "
-                "logistic regression, 5-fold stratified cross-validation (out-of-fold "
-                "predictions). Recall = % of forget-class images the probe assigns to the "
-                "forgotten class; AUC = the probe's forget-vs-rest score ranking. High values "
-                "mean the class is still linearly recoverable from the features.")
-        write_text_atomic(self.args.out / "probe.md", "\n".join(lines) + f"\n\n{note}\n")
-        write_text_atomic(self.args.out / "probe.csv", "\n".join(csv_rows) + "\n")
-
     def tsne(self):
+        """Figure 4 on the first reported class (its retrain model's weights needed)."""
         from sklearn.manifold import TSNE
         plt = tables._plt()
-        shown = [("Original", self.reference("original", weights=True)),
-                 ("Retrain", self.reference("retrain", weights=True)),
-                 ("DELETE", self.unlearn(self.config(None, 0), weights=True)),
-                 ("Boundary Shrink", self.unlearn(self.config("boundary_shrink", 0),
+        forget = (self.args.reported[0],)
+        forget_ids = [list(self.config(None).class_names).index(forget[0])]
+        shown = [("Original", self.reference("original", forget, weights=True)),
+                 ("Retrain", self.reference("retrain", forget, weights=True)),
+                 ("DELETE", self.unlearn(self.config(None, 0, forget), weights=True)),
+                 ("Boundary Shrink", self.unlearn(self.config("boundary_shrink", 0, forget),
                                                   weights=True))]
         shown = [s for s in shown if "missing" not in s[1]]
         fig, axes = plt.subplots(1, len(shown), figsize=(4.5 * len(shown), 4.5), squeeze=False)
@@ -435,15 +416,15 @@ class Bench:
             feats, labels, preds = self.features(record["checkpoint"], per_class=100, preds=True)
             emb = TSNE(n_components=2, init="pca", random_state=0,
                        perplexity=min(30, len(feats) // 4)).fit_transform(feats)
-            forget = np.isin(labels, self.forget_ids())
+            forget = np.isin(labels, forget_ids)
             for marker, sel in (("o", ~forget), ("^", forget)):
                 ax.scatter(emb[sel, 0], emb[sel, 1], c=preds[sel], cmap="tab10", vmin=0, vmax=9,
                            s=6 if marker == "o" else 14, marker=marker)
             ax.set_title(title)
             ax.set_xticks([])
             ax.set_yticks([])
-        fig.suptitle("t-SNE of penultimate features (colour = predicted class, "
-                     "triangles = forgotten class)")
+        fig.suptitle(f"t-SNE of penultimate features, {forget[0]} forgotten (colour = "
+                     "predicted class, triangles = the forgotten class)")
         fig.tight_layout()
         save_figure_atomic(fig, self.args.out / "fig4_tsne.png", dpi=120)
         plt.close(fig)
@@ -486,9 +467,6 @@ class Bench:
             self._audit_data[cls] = audit_datasets(self.config("delete", forget=(cls,)),
                                                    self.audit_per_class())
         return self._audit_data[cls]
-
-    def forget_ids(self):
-        return [0]
 
     def features(self, checkpoint, per_class=None, preds=False):
         cfg = self.config("delete")
@@ -601,8 +579,6 @@ def main(argv=None):
                  f"{args.config} --retrain")
     start = time.time()
     for section in args.sections:
-        if section not in ("table1", "probe", "tsne", "table5", "table4", "table3"):
-            sys.exit(f"unknown section {section!r}")
         print(f"[bench] section {section}", flush=True)
         getattr(bench, section)()
     print(f"[bench] done in {time.time() - start:.0f} s; outputs in {args.out}")
