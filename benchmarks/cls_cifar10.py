@@ -416,8 +416,8 @@ class Bench:
             feats, labels, preds = self.features(record["checkpoint"], per_class=100, preds=True)
             emb = TSNE(n_components=2, init="pca", random_state=0,
                        perplexity=min(30, len(feats) // 4)).fit_transform(feats)
-            forget = np.isin(labels, forget_ids)
-            for marker, sel in (("o", ~forget), ("^", forget)):
+            forgotten = np.isin(labels, forget_ids)
+            for marker, sel in (("o", ~forgotten), ("^", forgotten)):
                 ax.scatter(emb[sel, 0], emb[sel, 1], c=preds[sel], cmap="tab10", vmin=0, vmax=9,
                            s=6 if marker == "o" else 14, marker=marker)
             ax.set_title(title)
