@@ -186,12 +186,13 @@ def test_retrain_against_itself_is_indistinguishable_and_the_report_is_written(t
     # linked figures (reports committed beside their PNGs); checkpoints under the working
     # directory are recorded relative to it, others as given
     here = Path.cwd() / "work_dirs" / "x.pth"
-    record["checkpoints"] = dict(model=str(here), retrain="/elsewhere/r.pth", original=None)
+    elsewhere = str(tmp_path / "r.pth")  # the temp dir lies outside the checkout
+    record["checkpoints"] = dict(model=str(here), retrain=elsewhere, original=None)
     paths = write_report(record, tmp_path / "linked", embed_figures=False)
     page = paths["html"].read_text()
     assert "base64" not in page and "src='relearn.png'" in page and "src='tsne.png'" in page
     assert json.loads(paths["json"].read_text())["checkpoints"] == dict(
-        model=os.path.join("work_dirs", "x.pth"), retrain="/elsewhere/r.pth", original=None)
+        model=os.path.join("work_dirs", "x.pth"), retrain=elsewhere, original=None)
     assert record["checkpoints"]["model"] == str(here)  # the caller's record is left as is
 
 
