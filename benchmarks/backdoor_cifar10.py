@@ -44,6 +44,7 @@ from taskforget.checkpoint import (  # noqa: E402
     write_text_atomic,
 )
 from taskforget.cli import run_or_load  # noqa: E402
+from taskforget.datasets.data_root import PROJECT_ROOT, project_relative  # noqa: E402
 from taskforget.evaluation import h_mean  # noqa: E402
 from taskforget.evaluation.tables import format_mean_std  # noqa: E402
 from taskforget.ledger import Ledger  # noqa: E402
@@ -315,7 +316,8 @@ def main():
                              flagged=report.get("flagged"),
                              recovered_asr=report.get("recovered_asr"),
                              anomaly_index=report.get("anomaly_index"),
-                             patch_size=report.get("patch_size"), weights=report["weights"],
+                             patch_size=report.get("patch_size"),
+                             weights=project_relative(report["weights"]),
                              run_s=time.perf_counter() - start, seeds=seeds)
             if report.get("trigger_png"):
                 shutil.copyfile(report["trigger_png"], out / (
@@ -324,7 +326,7 @@ def main():
             write_json_atomic(results_path, results)
         if "BAERASER + DELETE" in rows:
             gradcam_figure(poisoned["cfg"], [poisoned["checkpoint"],
-                                             rows["BAERASER + DELETE"]["weights"]],
+                                             PROJECT_ROOT / rows["BAERASER + DELETE"]["weights"]],
                            ["poisoned", "BAERASER+DELETE"], out / f"gradcam_k{k}{tag}.png")
     machine = (f"{platform.machine()} CPU ({os.cpu_count()} cores), "
                f"{torch.get_num_threads()} thread, torch {torch.__version__}")

@@ -56,7 +56,7 @@ from taskforget.checkpoint import (  # noqa: E402
     write_text_atomic,
 )
 from taskforget.cli import parse_cfg_options, run_or_load  # noqa: E402
-from taskforget.datasets.data_root import resolve_data_root  # noqa: E402
+from taskforget.datasets.data_root import project_relative, resolve_data_root  # noqa: E402
 from taskforget.errors import ConfigError  # noqa: E402
 from taskforget.evaluation.privacy import (  # noqa: E402
     EPSILON_CAP,
@@ -209,7 +209,7 @@ def run(args) -> dict:
     result = dict(models=args.models, examples=int(r_confs.shape[1]), quick=args.quick,
                   retrain_median_confidence=float(np.median(r_confs)),
                   max_finite_epsilon=fq["max_finite_epsilon"], bins=fq["bins"],
-                  retrain_mean=mean, rows=rows, work_root=str(work_root(base)))
+                  retrain_mean=mean, rows=rows, work_root=project_relative(work_root(base)))
     write_report(args, result)
     return result
 

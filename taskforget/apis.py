@@ -19,7 +19,7 @@ from mmengine.config import Config
 
 from taskforget.checkpoint import file_digest, write_json_atomic, write_text_atomic
 from taskforget.datasets import resolve_forget_classes
-from taskforget.datasets.data_root import PROJECT_ROOT
+from taskforget.datasets.data_root import PROJECT_ROOT, project_relative
 from taskforget.engine.optim import resolve_precision
 from taskforget.errors import ConfigError, check_number
 from taskforget.evaluation import MIA_CONVENTION
@@ -355,7 +355,7 @@ def write_results(metrics: Dict[str, float], cfg: Config, name: str,
         cfg.forget_classes) if not isinstance(cfg.forget_classes, (str, int))
         else [cfg.forget_classes], metrics=metrics, wall_time_s=wall_time_s,
         mia_convention=MIA_CONVENTION, device=device_name(),
-        config=getattr(cfg, "filename", None), config_hash=cfg.get("run_hash"),
+        config=project_relative(getattr(cfg, "filename", None)), config_hash=cfg.get("run_hash"),
         hyperparameters=hyperparameters(cfg),
         request_classes=_as_list(cfg.get("request_classes") or cfg.forget_classes),
         lineage=[dict(step) for step in cfg.get("lineage") or []])

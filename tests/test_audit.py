@@ -17,6 +17,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from taskforget.apis import checkpoint_path
+from taskforget.datasets.data_root import PROJECT_ROOT
 from taskforget.errors import ConfigError
 from taskforget.evaluation import privacy
 from taskforget.evaluation.audit import (
@@ -183,9 +184,9 @@ def test_retrain_against_itself_is_indistinguishable_and_the_report_is_written(t
     for name in ("mia_roc.png", "relearn.png", "where.png", "tsne.png", "audit.json"):
         assert (tmp_path / name).stat().st_size > 0
     assert "data:image/png;base64," in paths["html"].read_text()
-    # linked figures (reports committed beside their PNGs); checkpoints under the working
-    # directory are recorded relative to it, others as given
-    here = Path.cwd() / "work_dirs" / "x.pth"
+    # linked figures (reports committed beside their PNGs); checkpoints under the project root
+    # are recorded relative to it, others as given
+    here = PROJECT_ROOT / "work_dirs" / "x.pth"
     elsewhere = str(tmp_path / "r.pth")  # the temp dir lies outside the checkout
     record["checkpoints"] = dict(model=str(here), retrain=elsewhere, original=None)
     paths = write_report(record, tmp_path / "linked", embed_figures=False)

@@ -51,6 +51,7 @@ def test_delete_forgets_the_class_and_keeps_the_rest(trained):
     saved = json.loads((checkpoint_path(cfg, "forget").parent / "results" /
                         "delete_airplane_seed0.json").read_text())
     assert saved["metrics"]["Acc_ft"] == m["Acc_ft"] and "member" in saved["mia_convention"]
+    assert saved["config"] == CONFIG  # relative to the project root: no machine's folders
 
 
 def test_two_classes_at_once(trained):

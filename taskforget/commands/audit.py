@@ -19,6 +19,7 @@ from typing import Callable, Optional, Tuple
 from taskforget.apis import checkpoint_path, work_root
 from taskforget.checkpoint import load_weights, write_json_atomic
 from taskforget.cli import load_config, main_guard, parser
+from taskforget.datasets.data_root import project_relative
 from taskforget.errors import DataError
 from taskforget.evaluation.audit import RELEARN_LR, Tolerances, audit
 from taskforget.evaluation.audit_report import write_report
@@ -76,7 +77,8 @@ def audit_checkpoint(cfg, checkpoint, cache, identity, data: Callable[[], Tuple]
                    original=_network(cfg, original) if original else None,
                    class_names=cfg.class_names, progress=False, **settings)
     record.update(audit_key=key, audit_time_s=time.time() - start,
-                  checkpoints=dict(model=str(checkpoint), retrain=retrain, original=original))
+                  checkpoints={k: project_relative(v) for k, v in dict(
+                      model=str(checkpoint), retrain=retrain, original=original).items()})
     record = json.loads(json.dumps(record, default=lambda v: v.item() if hasattr(v, "item")
                                    else str(v)))
     write_json_atomic(cache, record)

@@ -4,7 +4,7 @@ import shutil
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Callable, Dict, Sequence, Union
+from typing import Callable, Dict, Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -26,6 +26,15 @@ ARCHIVES = {
     "orl": "orl-faces.tar.gz",
     "camvid": "camvid-240x180.tar.gz",
 }
+
+
+def project_relative(path: Union[str, Path, None]) -> Optional[str]:
+    """``path`` as a committed record names it: relative to the project root when it lies
+    under it (no machine's folders in a record), else as given (None stays None)."""
+    if not path or not os.path.isabs(path):
+        return None if path is None else str(path)
+    relative = os.path.relpath(path, PROJECT_ROOT)
+    return str(path) if relative.startswith("..") else relative
 
 
 def data_home() -> Path:

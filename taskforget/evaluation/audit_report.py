@@ -4,13 +4,13 @@ asked to link them), ``audit.json`` (the record) and the PNG figures, from
 import base64
 import html
 import json
-import os
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from taskforget.checkpoint import save_figure_atomic, write_json_atomic, write_text_atomic
+from taskforget.datasets.data_root import project_relative
 from taskforget.evaluation.tables import _plt
 
 ORDER = ("model", "retrain", "original")
@@ -163,15 +163,6 @@ def _tsne_figure(record: dict, labels: Dict[str, str], path: Path) -> Path:
     return _save(fig, path)
 
 
-def _portable(path: Optional[str]) -> Optional[str]:
-    """A checkpoint path as the report records it: relative to the working directory when it
-    lies under it (a committed report names no machine's folders), else as given."""
-    if not path or not os.path.isabs(path):
-        return path
-    relative = os.path.relpath(path)
-    return path if relative.startswith("..") else relative
-
-
 def write_report(record: dict, out_dir, model_name: str = "model",
                  title: Optional[str] = None, overlays: Optional[Path] = None,
                  embed_figures: bool = True) -> Dict[str, Path]:
@@ -287,7 +278,7 @@ def write_report(record: dict, out_dir, model_name: str = "model",
     paths["html"] = write_text_atomic(out / "audit.html", doc.html(title, embed_figures))
     saved = dict(record)
     if record.get("checkpoints"):
-        saved["checkpoints"] = {k: _portable(v) for k, v in record["checkpoints"].items()}
+        saved["checkpoints"] = {k: project_relative(v) for k, v in record["checkpoints"].items()}
     paths["json"] = write_json_atomic(out / "audit.json", json.loads(json.dumps(
         saved, default=lambda v: v.item() if hasattr(v, "item") else str(v))))
     return paths
