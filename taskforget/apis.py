@@ -208,7 +208,7 @@ def config_hash(cfg: Config) -> str:
                              "load_from", "run_hash", "custom_hooks", "method_settings",
                              "method_defaults", "tuned_methods")}
     settings["custom_hooks"] = [h for h in cfg.get("custom_hooks", []) if h.get("type") not in (
-        "ExportWeightsHook", "CheckpointDigestHook", "TrustedResumeHook")]
+        "ExportWeightsHook", "CheckpointDigestHook", "RandomStateHook", "TrustedResumeHook")]
     text = json.dumps(settings, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -282,7 +282,8 @@ def build_stage_config(cfg: Config, stage: str, checkpoint: Optional[str] = None
         cfg.custom_hooks = list(cfg.get("custom_hooks", [])) + [
             dict(type="ExportWeightsHook", path=str(checkpoint_path(cfg, stage)),
                  run_hash=cfg.run_hash),
-            dict(type="CheckpointDigestHook", run_hash=cfg.run_hash)]
+            dict(type="CheckpointDigestHook", run_hash=cfg.run_hash),
+            dict(type="RandomStateHook")]
     if not torch.cuda.is_available():
         # CPU DDP: gloo, and no device_ids (mmengine's default wrapper passes LOCAL_RANK).
         cfg.env_cfg = dict(cfg.get("env_cfg", {}), dist_cfg=dict(backend="gloo"))

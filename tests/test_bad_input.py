@@ -315,6 +315,38 @@ def test_resume_loads_the_run_s_own_checkpoint(trained):
     assert 0.5 * first < record["wall_time_s"] <= first + 0.5
 
 
+def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    """Two augmented epochs in one go, and the same run stopped after its epoch-1 checkpoint
+    then resumed: the same bytes (the generators' states travel in the checkpoint)."""
+    from taskforget.checkpoint import file_digest
+    from taskforget.engine.hooks import CheckpointDigestHook
+
+    two_epochs = {"pretrain.train_cfg.max_epochs": 2, "pretrain.param_scheduler": [dict(
+        type="OneCycleLR", eta_max=0.05, begin=0, end=2, by_epoch=True,
+        convert_to_iter_based=True)]}
+    whole = tiny(tmp_path / "whole", **two_epochs)
+    run_stage(whole, "original")
+
+    class Interrupted(Exception):
+        pass
+
+    record = CheckpointDigestHook.after_train_epoch
+
+    def stop_after_the_first_checkpoint(self, runner):
+        record(self, runner)
+        raise Interrupted
+
+    stopped = tiny(tmp_path / "stopped", **two_epochs)
+    monkeypatch.setattr(CheckpointDigestHook, "after_train_epoch", stop_after_the_first_checkpoint)
+    with pytest.raises(Interrupted):
+        run_stage(stopped, "original")
+    monkeypatch.undo()
+    assert not checkpoint_path(stopped, "original").exists()
+    _resume(stopped)
+    assert file_digest(checkpoint_path(stopped, "original")) == file_digest(
+        checkpoint_path(whole, "original"))
+
+
 def test_training_time_adds_up_across_a_resume(monkeypatch):
     from types import SimpleNamespace
 

@@ -33,6 +33,31 @@ def build_pipeline(steps: Optional[Sequence[dict]]) -> Optional[A.Compose]:
     return A.Compose(transforms, seed=int(np.random.randint(2**31 - 1)))
 
 
+def _transforms(pipeline) -> list:
+    """``pipeline`` and every transform inside it, depth first (each holds its own generator)."""
+    found = [pipeline]
+    for transform in getattr(pipeline, "transforms", []):
+        found.extend(_transforms(transform))
+    return found
+
+
+def pipeline_random_state(pipeline: Optional[A.Compose]) -> list:
+    """The generators' states of every transform of ``pipeline`` (what it draws next)."""
+    return [(t.random_generator.bit_generator.state, t.py_random.getstate())
+            for t in _transforms(pipeline)] if pipeline is not None else []
+
+
+def set_pipeline_random_state(pipeline: Optional[A.Compose], state: list) -> None:
+    """Restore :func:`pipeline_random_state`'s ``state`` into the same pipeline."""
+    transforms = _transforms(pipeline) if pipeline is not None else []
+    if len(transforms) != len(state):
+        raise ValueError(f"a random state of {len(state)} transforms for a pipeline of "
+                         f"{len(transforms)}: not the pipeline it was taken from")
+    for transform, (generator, py_random) in zip(transforms, state):
+        transform.random_generator.bit_generator.state = generator
+        transform.py_random.setstate(py_random)
+
+
 def is_random_pipeline(pipeline: Optional[A.Compose]) -> bool:
     """True unless every transform is known to be deterministic and always applied."""
     if pipeline is None:

@@ -1,16 +1,19 @@
 """Runner hooks shared by every task and method."""
 import math
 import os
+import random
 import time
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from taskforget.checkpoint import save_weights, write_digest
 from taskforget.datasets import is_random_pipeline
+from taskforget.datasets.transforms import pipeline_random_state, set_pipeline_random_state
 from taskforget.errors import DivergedError
 from taskforget.registry import HOOKS
 
@@ -72,6 +75,35 @@ class ExportWeightsHook(Hook):
         if self.run_hash is not None:
             write_digest(self.path, self.run_hash)
         runner.logger.info(f"weights written to {self.path}")
+
+
+@HOOKS.register_module()
+class RandomStateHook(Hook):
+    """Keep the random generators' states in every training checkpoint and put them back on
+    ``--resume``: Python's, numpy's and torch's global generators and the training set's
+    albumentations generators (each transform has its own, seeded once when the pipeline is
+    built). Without them a resumed run would draw the first epochs' augmentations again and end
+    in other weights than an uninterrupted run. Single process only: with several ranks, or with
+    loader workers (whose generators mmengine seeds), a resume continues with fresh draws; and a
+    forget stage's own preparation (masks, noise) is made again on resume."""
+
+    def _pipeline(self, runner):
+        return getattr(runner.train_dataloader.dataset, "pipeline", None)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint["random_state"] = dict(
+            python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state(),
+            pipeline=pipeline_random_state(self._pipeline(runner)))
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = checkpoint.get("random_state")
+        if (state is None or not getattr(runner, "_resume", False) or runner.world_size > 1
+                or runner.train_dataloader.num_workers):
+            return
+        random.setstate(state["python"])
+        np.random.set_state(state["numpy"])
+        torch.set_rng_state(state["torch"])
+        set_pipeline_random_state(self._pipeline(runner), state["pipeline"])
 
 
 @HOOKS.register_module()
