@@ -146,6 +146,14 @@ def test_h_mean_ranks_and_the_paper_comparison(tmp_path):
     assert row.endswith("| yes |")
     delete = next(line for line in text.splitlines() if line.startswith("| DELETE"))
     assert "| 100.0 |" in delete and "| 99.8 |" in delete and delete.endswith("| yes |")
+    # the shares are compared as shown (one decimal): DELETE's paper share is 95.03 / 95.20 =
+    # 99.82 %; 80.82 / 81 = 99.78 % shows 99.8 and keeps it, 80.78 / 81 = 99.73 % shows 99.7
+    for acc_rt, verdict in ((80.82, "| 99.8 | yes |"), (80.78, "| 99.8 | **no** |")):
+        text = cls_cifar10.write_paper_comparison(
+            [rec("Retrain model", 0.0, 81.0, 82.0), rec("DELETE", 0.0, acc_rt, 82.0)],
+            tmp_path / "cmp.md").read_text()
+        assert next(line for line in text.splitlines()
+                    if line.startswith("| DELETE")).endswith(verdict)
 
 
 def test_table1_audit_is_written_and_read_back(tmp_path, monkeypatch, capsys):
