@@ -43,6 +43,7 @@ from taskforget.checkpoint import (  # noqa: E402
 )
 from taskforget.cli import apply_options, parse_cfg_options, run_or_load  # noqa: E402
 from taskforget.commands.audit import audit_checkpoint, audit_datasets  # noqa: E402
+from taskforget.datasets.data_root import project_relative  # noqa: E402
 from taskforget.evaluation import tables  # noqa: E402
 from taskforget.evaluation.audit import HEADLINE, Tolerances, combine, headline  # noqa: E402
 from taskforget.evaluation.audit_report import write_report  # noqa: E402
@@ -258,7 +259,7 @@ class Bench:
         if stage == "original":
             record["metrics"].pop("H-Mean", None)
         record.update(checkpoint=str(ckpt), schedule="-", weights_digest=file_digest(ckpt))
-        self.ledger.put(name, key, record)
+        self.ledger.put(name, key, dict(record, checkpoint=project_relative(ckpt)))
         return record
 
     # ---- sections -------------------------------------------------------------------------
