@@ -62,6 +62,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import fmean
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from mmengine.config import Config
@@ -164,6 +165,7 @@ class Protocol:
     knobs: dict = field(default_factory=dict)
     metrics: Tuple[str, ...] = CLS_METRICS
     retain: str = "Acc_rt"  # the tie-break
+    forgotten: str = "Acc_ft"  # what forgetting lowers (tuning.md's frontier table)
     work_dir: Optional[str] = None  # None: the config's own work root
     eval_overrides: dict = field(default_factory=dict)  # the search's evaluation subset
     # settings written for a protocol method that has no selection yet (the leaf's own)
@@ -206,6 +208,7 @@ PROTOCOLS = {
         evaluation="evaluation on the 101 val images at 180x240",
         budget={"forget": (1, 3)},
         metrics=("IoU_ft", "IoU_rt", "mIoU", "aAcc", "H-Mean"), retain="IoU_rt",
+        forgotten="IoU_ft",
         untuned={"negative_gradient": dict(forget=dict(
                      train_cfg=dict(max_epochs=3), optim_wrapper=dict(optimizer=dict(lr=1e-4)))),
                  "random_label": dict(forget=dict(
@@ -219,7 +222,7 @@ PROTOCOLS = {
         evaluation="ASR and clean Acc on the 7,500 evaluation test images; H-Mean = harmonic "
                    "mean of clean Acc and the drop in ASR",
         budget={"forget": (3, 10)}, metrics=("ASR", "ASR_clean", "Acc", "H-Mean"),
-        retain="Acc", tuned="backdoor_cifar10",
+        retain="Acc", forgotten="ASR", tuned="backdoor_cifar10",
         # a decade more than the other tasks: the defenses' own recipes start at lr 0.1 (NAD's
         # main.py and its fine-tuned teacher: 0.1 for two epochs, then 0.01)
         lr_grid=(*LR_GRID, 1e-1),
@@ -391,6 +394,7 @@ class Search:
         self.offline = False  # True: only read points back (NotCached when one is missing)
         self.original = self.original_digest()
         self.committed = None  # {point key: row} when reporting from tuning.csv alone
+        self.original_scores = {}  # {class: {metric: the original's}} as the records carry them
 
     def report_from_table(self) -> bool:
         """Without the original model, a report reads the points from the committed
@@ -450,6 +454,10 @@ class Search:
         else:
             record = recorded if self.args.plan else self.bench.unlearn(cfg)
         m = record.get("metrics", {})
+        original = {c: m[f"original/{c}"] for c in (self.protocol.forgotten, self.protocol.retain)
+                    if f"original/{c}" in m}
+        if len(original) == 2:
+            self.original_scores[point.forget_class] = original
         status = ("planned" if record.get("planned") else
                   "diverged" if record.get("missing") else "ok")
         row = dict(method=point.method, **{"class": point.forget_class}, phase=point.phase,
@@ -547,11 +555,35 @@ class Search:
             diverged = sum(r["status"] == "diverged" for r in rows)
             lines.append(f"| {method} | {describe(method, setting, protocol.knobs)} | {h:.2f} | "
                          f"{a:.2f} | {len(rows)} ({diverged}) |")
+        lines += self.frontier_table(list(selected))
         lines += ["", "Each method's points (score = mean H-Mean; `diverged` scores 0; the "
                   "selected one in bold). Every point with all its metrics: `tuning.csv`."]
         for method, setting in selected.items():
             lines += ["", f"**{method}**", ""] + self.grid(method, setting)
         return "\n".join(lines) + "\n"
+
+    def frontier_table(self, methods: list) -> list:
+        """Markdown: each method's best mean retained score among its points that forget at
+        least to each bound (mean forgotten score at most the bound), whatever their H-Mean:
+        what the method can keep at a given forgetting on the validation classes."""
+        forgotten, retain = self.protocol.forgotten, self.protocol.retain
+        known = [self.original_scores[c] for c in self.args.classes
+                 if c in self.original_scores]
+        reference = (f" The original model: {forgotten} "
+                     f"{fmean([o[forgotten] for o in known]):.2f}, {retain} "
+                     f"{fmean([o[retain] for o in known]):.2f}." if len(known) ==
+                     len(self.args.classes) else "")
+        lines = ["", f"What each method can keep: its best mean {retain} among its points (any "
+                 f"lr, batch-norm mode and budget) whose mean {forgotten} is at most each bound, "
+                 "whatever their score; `-`: no point forgets that far." + reference, "",
+                 "| method | " + " | ".join(f"{forgotten} ≤ {b:g}" for b in FRONTIER_BOUNDS)
+                 + " |", "|---|" + "---|" * len(FRONTIER_BOUNDS)]
+        for method in methods:
+            best = frontier([r for r in self.table.values() if r["method"] == method],
+                            forgotten, retain)
+            lines.append(f"| {method} | " + " | ".join(
+                "-" if v is None else f"{v:.2f}" for v in best) + " |")
+        return lines
 
     def grid(self, method: str, selected: tuple) -> list:
         """Markdown rows of one method's points: a setting per row (lr or knob, then batch-norm
@@ -572,6 +604,27 @@ class Search:
             lines.append(f"| {bold}{name}{bold} | {epochs if epochs else '-'} | "
                          f"{bold}{score}{bold} |")
         return lines
+
+
+# the forgotten-score bounds of tuning.md's frontier table
+FRONTIER_BOUNDS = (1, 5, 10, 20)
+
+
+def frontier(rows, forgotten: str = "Acc_ft", retain: str = "Acc_rt",
+             bounds=FRONTIER_BOUNDS) -> list:
+    """For each bound, the best mean ``retain`` score over the settings of ``rows`` (one
+    method's points; a setting's rows are its validation classes) whose mean ``forgotten`` score
+    is at most the bound; None where no setting gets there. A setting with a diverged or
+    unscored class is left out."""
+    settings = {}
+    for r in rows:
+        settings.setdefault(row_setting(r), []).append(r)
+    means = [(fmean([r[forgotten] for r in rs]), fmean([r[retain] for r in rs]))
+             for rs in settings.values()
+             if all(r.get("status") == "ok" and r.get(forgotten) is not None
+                    and r.get(retain) is not None for r in rs)]
+    return [max((kept for forgot, kept in means if forgot <= bound), default=None)
+            for bound in bounds]
 
 
 def midpoints(grid, best) -> list:

@@ -561,3 +561,17 @@ def test_backdoor_table_beside_the_papers_table_s13():
                "5": {"NAD": dict(ASR=1.0, Acc=70.0)}}  # no poisoned row: no comparison
     lines = versus_paper(results, [3, 5]).splitlines()
     assert lines[2:] == ["| NAD | 3x3 | 6.10 | 4.24 | -2.50 | -14.81 | 84.05 | 79.78 |"]
+
+
+def test_the_frontier_keeps_the_best_retained_score_at_each_forgetting_bound():
+    """tuning.md's frontier: per bound, the best Acc_rt (mean over classes) of the settings whose
+    mean Acc_ft is within it; a setting diverged on any class is left out."""
+    def row(lr, cls, ft, rt, status="ok"):
+        return dict(method="m", **{"class": cls}, lr=lr, norm="train", knob=None, epochs=5,
+                    Acc_ft=ft, Acc_rt=rt, status=status)
+    rows = [row(1e-3, "cat", 0.0, 60.0), row(1e-3, "automobile", 2.0, 70.0),  # 1.0 / 65.0
+            row(1e-4, "cat", 8.0, 80.0), row(1e-4, "automobile", 4.0, 84.0),  # 6.0 / 82.0
+            row(1e-5, "cat", 30.0, 90.0), row(1e-5, "automobile", 20.0, 88.0),  # 25.0 / 89.0
+            row(1e-2, "cat", 0.0, 99.0), row(1e-2, "automobile", None, None, "diverged")]
+    assert tuning.frontier(rows) == [65.0, 65.0, 82.0, 82.0]
+    assert tuning.frontier(rows, bounds=(0.5, 30)) == [None, 89.0]
