@@ -87,6 +87,11 @@ class RandomStateHook(Hook):
     loader workers (whose generators mmengine seeds), a resume continues with fresh draws; and a
     forget stage's own preparation (masks, noise) is made again on resume."""
 
+    priority = "LOWEST"  # its before_train restores last, after every other hook's draws
+
+    def __init__(self):
+        self._loaded: Optional[dict] = None  # the states a loaded checkpoint carried
+
     def _pipeline(self, runner):
         return getattr(runner.train_dataloader.dataset, "pipeline", None)
 
@@ -96,8 +101,14 @@ class RandomStateHook(Hook):
             pipeline=pipeline_random_state(self._pipeline(runner)))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        state = checkpoint.get("random_state")
-        if (state is None or not getattr(runner, "_resume", False) or runner.world_size > 1
+        self._loaded = checkpoint.get("random_state")
+
+    def before_train(self, runner) -> None:
+        """Put the loaded states back when the run is resumed: its loop continues past
+        iteration 0 (weights loaded by ``load_from`` start it at 0, with fresh draws). Last
+        before the first batch, so nothing the runner seeds on resume draws over them."""
+        state, self._loaded = self._loaded, None
+        if (state is None or runner.iter == 0 or runner.world_size > 1
                 or runner.train_dataloader.num_workers):
             return
         random.setstate(state["python"])
