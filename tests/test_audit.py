@@ -31,7 +31,7 @@ from taskforget.evaluation.audit import (
     simplify_polyline,
     verdict,
 )
-from taskforget.evaluation.audit_report import write_report
+from taskforget.evaluation.audit_report import _largest_drops, write_report
 from taskforget.evaluation.probe import knn_probe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,8 +166,14 @@ def test_a_model_that_can_never_predict_the_class_has_acc_ft_zero(toy):
     # a -inf logit stays -inf under any finite update: the relearn attack cannot bring it back
     assert m["relearn"]["10"] == [0.0, 0.0, 0.0]
     assert math.isfinite(m["mia"]["forget_AUC"])  # log p_y = -inf is floored, not NaN
-    # the remaining classes are the original's: Acc_rt unchanged
+    # the remaining classes are the original's: Acc_rt unchanged, class by class too
     assert m["metrics"]["Acc_rt"] == record["models"]["original"]["metrics"]["Acc_rt"]
+    assert m["per_class"][0] == 0
+    assert m["per_class"][1:] == record["models"]["original"]["per_class"][1:]
+    y = toy["test"].tensors[1].numpy()
+    preds = toy["original"](toy["test"].tensors[0]).argmax(1).numpy()
+    assert record["models"]["original"]["per_class"] == pytest.approx(
+        [100 * np.mean(preds[y == k] == k) for k in range(K)])
 
 
 def test_retrain_against_itself_is_indistinguishable_and_the_report_is_written(toy, tmp_path):
@@ -181,8 +187,11 @@ def test_retrain_against_itself_is_indistinguishable_and_the_report_is_written(t
     paths = write_report(record, tmp_path, model_name="retrain-copy")
     text = paths["md"].read_text()
     assert "**Verdict: retrain-copy indistinguishable from retrain" in text
-    for name in ("mia_roc.png", "relearn.png", "where.png", "tsne.png", "audit.json"):
+    for name in ("mia_roc.png", "relearn.png", "where.png", "per_class.png", "tsne.png",
+                 "audit.json"):
         assert (tmp_path / name).stat().st_size > 0
+    assert "Largest drops of retrain-copy below the retrain model on the remaining classes " \
+           "(points): none." in text
     assert "data:image/png;base64," in paths["html"].read_text()
     # linked figures (reports committed beside their PNGs); checkpoints under the project root
     # are recorded relative to it, others as given
@@ -392,3 +401,10 @@ def test_audit_without_retrain_gives_no_verdict_and_leaves_models_as_found(toy):
     assert "H-Mean" not in record["models"]["model"]["metrics"]  # no original model
     assert model.training and all(torch.equal(before[k], v)
                                   for k, v in model.state_dict().items())
+
+
+def test_largest_drops_name_the_remaining_classes_below_retrain():
+    record = dict(class_names=["a", "b", "c", "d"], forget_ids=[0], models=dict(
+        model=dict(per_class=[0.0, 80.0, 70.0, 95.0]),
+        retrain=dict(per_class=[0.0, 90.0, 71.5, 90.0])))
+    assert _largest_drops(record, "model") == "b -10.0, c -1.5"  # d is above, a forgotten

@@ -295,6 +295,13 @@ def _remaining_images(test_data, remaining: np.ndarray, count: int,
     return torch.stack([split_item(test_data[int(i)], f"test item {i}")[0] for i in chosen])
 
 
+def per_class_accuracy(labels: np.ndarray, preds: np.ndarray, num_classes: int) -> list:
+    """(K,) % of each class's images predicted as that class (None for a class without
+    images): which classes paid for the forgetting, beside the retrain model."""
+    return [100.0 * float(np.mean(preds[labels == k] == k)) if (labels == k).any() else None
+            for k in range(num_classes)]
+
+
 def _per_class_subset(labels: np.ndarray, per_class: Optional[int], seed: int) -> np.ndarray:
     if per_class is None:
         return np.arange(len(labels))
@@ -432,8 +439,10 @@ def audit(model: nn.Module, forget_classes, train_data, test_data,
             row["probe"] = dict(linear_recall=recall, linear_remain=remain, linear_auc=auc,
                                 knn_recall=knn_recall, knn_remain=knn_remain)
         bar.update(1)
-        preds = out["test"]["logits"].argmax(1).numpy()[f_test]
+        test_preds = out["test"]["logits"].argmax(1).numpy()
+        preds = test_preds[f_test]
         row["where"] = (100.0 * np.bincount(preds, minlength=num_classes) / len(preds)).tolist()
+        row["per_class"] = per_class_accuracy(y_test, test_preds, num_classes)
         rows[name] = row
     _add_h_means(rows)
     tsne = {}

@@ -94,21 +94,33 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def _where_figure(record: dict, labels: Dict[str, str], path: Path) -> Path:
+def _class_figure(record: dict, labels: Dict[str, str], path: Path, key: str, ylabel: str,
+                  title: str) -> Path:
+    """Grouped bars of one per-class list (``record['models'][name][key]``) for each model."""
     plt = _plt()
     names, classes = _names(record), record["class_names"]
     x = np.arange(len(classes))
     width = 0.8 / len(names)
     fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(classes) + 2), 4))
     for i, name in enumerate(names):
-        ax.bar(x + (i - (len(names) - 1) / 2) * width, record["models"][name]["where"], width,
+        ax.bar(x + (i - (len(names) - 1) / 2) * width,
+               [np.nan if v is None else v for v in record["models"][name][key]], width,
                label=labels[name], color=COLOURS[name])
     ax.set_xticks(x, classes, rotation=45, ha="right", fontsize=8)
-    unit = "pixels" if record["task"] == "segmentation" else "test images"
-    ax.set_ylabel(f"% of the forgotten class's {unit}")
-    ax.set_title("Where the forgotten class went (predicted class)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def _largest_drops(record: dict, model: str, count: int = 3) -> str:
+    """'horse -9.4, dog -1.9, ...': the remaining classes where ``model``'s test accuracy is
+    furthest below the retrain model's."""
+    ours, retrain = (record["models"][n]["per_class"] for n in (model, "retrain"))
+    drops = sorted((ours[k] - retrain[k], name) for k, name in enumerate(record["class_names"])
+                   if k not in record["forget_ids"] and ours[k] is not None
+                   and retrain[k] is not None)
+    return ", ".join(f"{name} {d:+.1f}" for d, name in drops[:count] if d < 0) or "none"
 
 
 def _relearn_figure(record: dict, labels: Dict[str, str], path: Path) -> Path:
@@ -263,8 +275,21 @@ def write_report(record: dict, out_dir, model_name: str = "model",
     doc.heading("Where the forgotten class went (%)")
     doc.table(["model", *record["class_names"]],
               [[labels[n], *[_fmt(v, 1) for v in rows[n]["where"]]] for n in names])
-    paths["where"] = _where_figure(record, labels, out / "where.png")
+    unit = "pixels" if record["task"] == "segmentation" else "test images"
+    paths["where"] = _class_figure(record, labels, out / "where.png", "where",
+                                   f"% of the forgotten class's {unit}",
+                                   "Where the forgotten class went (predicted class)")
     doc.image(paths["where"], "predicted classes of the forgotten class")
+    if all("per_class" in rows[n] for n in names):
+        doc.heading("Which classes paid: test accuracy per class (%)")
+        doc.table(["model", *record["class_names"]],
+                  [[labels[n], *[_fmt(v, 1) for v in rows[n]["per_class"]]] for n in names])
+        if "retrain" in rows:
+            doc.text(f"Largest drops of {model_name} below the retrain model on the remaining "
+                     f"classes (points): {_largest_drops(record, 'model')}.")
+        paths["per_class"] = _class_figure(record, labels, out / "per_class.png", "per_class",
+                                           "test accuracy (%)", "Test accuracy per class")
+        doc.image(paths["per_class"], "test accuracy per class")
     if overlays is not None:
         doc.text("Predictions on evaluation images with the forgotten class and training "
                  "images without it (image, ground truth, then each model).")
