@@ -109,7 +109,7 @@ def _class_figure(record: dict, labels: Dict[str, str], path: Path, key: str, yl
     ax.set_xticks(x, classes, rotation=45, ha="right", fontsize=8)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # off the bars
     return _save(fig, path)
 
 
