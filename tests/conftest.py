@@ -8,6 +8,18 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # the suite writes only inside the checkout and the temp dir: matplotlib's font cache too
 os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "taskforget-mpl"))
+# and the user cache (yapf, imported by mmengine's config, caches its grammar there)
+os.environ.setdefault("XDG_CACHE_HOME", os.path.join(tempfile.gettempdir(), "taskforget-cache"))
+
+
+def pytest_configure(config):
+    """Import mmengine's config once in the controlling process, before any xdist worker starts.
+
+    Its first import on a machine makes yapf write a grammar pickle non-atomically; two workers
+    importing it at once can read it half-written (``EOFError: Ran out of input`` while collecting).
+    """
+    if not hasattr(config, "workerinput"):
+        import mmengine.config  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
