@@ -33,11 +33,16 @@ def read_image(path: Union[str, Path], grayscale_to_rgb: bool = True) -> np.ndar
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-@lru_cache(maxsize=8)
-def _decode_all(paths: Tuple[str, ...]) -> np.ndarray:
-    """Decode small same-size images once per process into one (N, H, W, 3) uint8 array."""
+@lru_cache(maxsize=None)
+def _read_cached(path: str) -> np.ndarray:
+    return read_image(path)
+
+
+def _decode_all(paths: Sequence[str]) -> np.ndarray:
+    """Decode small same-size images into one (N, H, W, 3) uint8 array; each file is decoded
+    once per process (a dataset is built for every stage and loader)."""
     from tqdm import tqdm
-    return np.stack([read_image(p) for p in tqdm(
+    return np.stack([_read_cached(p) for p in tqdm(
         paths, desc=f"decoding {len(paths)} images", unit="img", mininterval=2.0,
         disable=len(paths) < 5000, leave=False)])
 
@@ -136,7 +141,8 @@ class ImageFolderClassification(ClassificationDataset):
 
     Args:
         root: dataset folder, or a bare name such as 'cifar10' found via ``TASKFORGET_DATA``.
-        preload: decode every image into memory once per process (small images only).
+        preload: decode the dataset's images into memory, each file once per process (small
+            images only); only the images kept (``max_per_class``, ``subset``) are read.
     """
 
     def __init__(self, root: str, preload: bool = True, **kwargs):
@@ -145,14 +151,15 @@ class ImageFolderClassification(ClassificationDataset):
         if not train_dir.is_dir():
             raise DataError(f"{train_dir} missing: expected <root>/<split>/<class>/*")
         self.class_names = tuple(sorted(d.name for d in train_dir.iterdir() if d.is_dir()))
-        self.preload = preload
         super().__init__(**kwargs)
+        if preload and len(self.images):
+            self.images = _decode_all(self.images)
 
     def load_split(self, split: str):
         paths, labels = _list_split(str(self.root / split), self.class_names)
         if not paths:
             raise DataError(f"no images under {self.root / split}")
-        return (_decode_all(paths) if self.preload else list(paths)), list(labels)
+        return list(paths), list(labels)
 
 
 @lru_cache(maxsize=16)
