@@ -101,10 +101,8 @@ def selected_scores(rows: list) -> dict:
     mean over the validation classes)."""
     out = {}
     for method in dict.fromkeys(r["method"] for r in rows):
-        settings = {}
-        for r in (r for r in rows if r["method"] == method):
-            settings.setdefault(tuning.row_setting(r), []).append(r)
-        out[method] = max(tuning.score(group) for group in settings.values())
+        out[method] = max(tuning.score(group) for group in
+                          tuning.by_setting(r for r in rows if r["method"] == method).values())
     return out
 
 

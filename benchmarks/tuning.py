@@ -347,6 +347,15 @@ def row_setting(row: dict) -> tuple:
     return row["lr"], row["norm"], row["knob"], row["epochs"]
 
 
+def by_setting(rows) -> dict:
+    """``{row_setting: [rows]}``: one method's points grouped by setting (a setting's rows are
+    its validation classes), in the order first seen."""
+    settings = {}
+    for r in rows:
+        settings.setdefault(row_setting(r), []).append(r)
+    return settings
+
+
 def setting_cells(setting: tuple) -> tuple:
     """A setting as tuning.csv writes it (a point's lr and the same lr read back from the
     table compare equal)."""
@@ -588,10 +597,7 @@ class Search:
     def grid(self, method: str, selected: tuple) -> list:
         """Markdown rows of one method's points: a setting per row (lr or knob, then batch-norm
         mode and epochs), its score."""
-        settings = {}
-        for r in self.table.values():
-            if r["method"] == method:
-                settings.setdefault(row_setting(r), []).append(r)
+        settings = by_setting(r for r in self.table.values() if r["method"] == method)
         lines = ["| setting | epochs | score |", "|---|---|---|"]
         for setting, rows in sorted(settings.items(), key=lambda kv: (
                 kv[0][3] or 0, kv[0][2] or 0, kv[0][0] or 0, str(kv[0][1]))):
@@ -616,11 +622,8 @@ def frontier(rows, forgotten: str = "Acc_ft", retain: str = "Acc_rt",
     method's points; a setting's rows are its validation classes) whose mean ``forgotten`` score
     is at most the bound; None where no setting gets there. A setting with a diverged or
     unscored class is left out."""
-    settings = {}
-    for r in rows:
-        settings.setdefault(row_setting(r), []).append(r)
     means = [(fmean([r[forgotten] for r in rs]), fmean([r[retain] for r in rs]))
-             for rs in settings.values()
+             for rs in by_setting(rows).values()
              if all(r.get("status") == "ok" and r.get(forgotten) is not None
                     and r.get(retain) is not None for r in rs)]
     return [max((kept for forgot, kept in means if forgot <= bound), default=None)

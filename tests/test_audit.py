@@ -31,7 +31,7 @@ from taskforget.evaluation.audit import (
     simplify_polyline,
     verdict,
 )
-from taskforget.evaluation.audit_report import _largest_drops, write_report
+from taskforget.evaluation.audit_report import largest_drops, write_report
 from taskforget.evaluation.probe import knn_probe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -403,8 +403,8 @@ def test_audit_without_retrain_gives_no_verdict_and_leaves_models_as_found(toy):
                                   for k, v in model.state_dict().items())
 
 
-def test_largest_drops_name_the_remaining_classes_below_retrain():
+def testlargest_drops_name_the_remaining_classes_below_retrain():
     record = dict(class_names=["a", "b", "c", "d"], forget_ids=[0], models=dict(
         model=dict(per_class=[0.0, 80.0, 70.0, 95.0]),
         retrain=dict(per_class=[0.0, 90.0, 71.5, 90.0])))
-    assert _largest_drops(record, "model") == "b -10.0, c -1.5"  # d is above, a forgotten
+    assert largest_drops(record, "model") == "b -10.0, c -1.5"  # d is above, a forgotten

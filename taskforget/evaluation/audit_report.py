@@ -113,7 +113,7 @@ def _class_figure(record: dict, labels: Dict[str, str], path: Path, key: str, yl
     return _save(fig, path)
 
 
-def _largest_drops(record: dict, model: str, count: int = 3) -> str:
+def largest_drops(record: dict, model: str, count: int = 3) -> str:
     """'horse -9.4, dog -1.9, ...': the remaining classes where ``model``'s test accuracy is
     furthest below the retrain model's."""
     ours, retrain = (record["models"][n]["per_class"] for n in (model, "retrain"))
@@ -286,7 +286,7 @@ def write_report(record: dict, out_dir, model_name: str = "model",
                   [[labels[n], *[_fmt(v, 1) for v in rows[n]["per_class"]]] for n in names])
         if "retrain" in rows:
             doc.text(f"Largest drops of {model_name} below the retrain model on the remaining "
-                     f"classes (points): {_largest_drops(record, 'model')}.")
+                     f"classes (points): {largest_drops(record, 'model')}.")
         paths["per_class"] = _class_figure(record, labels, out / "per_class.png", "per_class",
                                            "test accuracy (%)", "Test accuracy per class")
         doc.image(paths["per_class"], "test accuracy per class")
