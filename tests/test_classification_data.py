@@ -106,3 +106,42 @@ def test_downloaded_arrays_are_exported_to_the_image_folder_layout(tmp_path):
     first_dog = cv2.cvtColor(cv2.imread(str(tmp_path / "cifar/train/dog/0000.png")),
                              cv2.COLOR_BGR2RGB)
     assert np.array_equal(first_dog, images[0])  # lossless round trip
+
+
+def test_a_bundled_archive_is_unpacked_once_by_concurrent_users(tmp_path, monkeypatch):
+    """Two users of a dataset at once (test workers, benchmark processes): one unpacks, the
+    other waits and uses its folder; an interrupted unpack leaves nothing half-written."""
+    import tarfile
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from taskforget.datasets import data_root
+    source, archives, home = tmp_path / "src", tmp_path / "archives", tmp_path / "data"
+    (source / "orl" / "s1").mkdir(parents=True)
+    (source / "orl" / "s1" / "1.png").write_bytes(b"face")
+    archives.mkdir()
+    with tarfile.open(archives / data_root.ARCHIVES["orl"], "w:gz") as tar:
+        tar.add(source / "orl", arcname="orl")
+    monkeypatch.setenv("TASKFORGET_ARCHIVES", str(archives))
+    monkeypatch.setenv("TASKFORGET_DATA", str(home))
+    opened, real_open = [], tarfile.open
+
+    def broken_open(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(data_root.tarfile, "open", broken_open)
+    with pytest.raises(OSError, match="disk full"):
+        data_root.resolve_data_root("orl")
+    assert [p.name for p in home.iterdir()] == [".orl.lock"]
+
+    def slow_open(*args, **kwargs):  # long enough for the other user to arrive meanwhile
+        opened.append(args[0])
+        time.sleep(0.5)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(data_root.tarfile, "open", slow_open)
+    with ThreadPoolExecutor(2) as pool:
+        roots = list(pool.map(data_root.resolve_data_root, ["orl", "orl"]))
+    assert roots == [home / "orl"] * 2 and len(opened) == 1
+    assert (home / "orl" / "s1" / "1.png").read_bytes() == b"face"
+    assert sorted(p.name for p in home.iterdir()) == [".orl.lock", "orl"]

@@ -1,4 +1,5 @@
 """Locate datasets on disk; unpack the bundled real-data archives on first use."""
+import fcntl
 import os
 import shutil
 import tarfile
@@ -80,16 +81,16 @@ def resolve_data_root(root: Union[str, Path]) -> Path:
             f"download for it. Put the data there or set TASKFORGET_DATA to its parent folder.")
     home = data_home()
     home.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=home, prefix=f".{name}."))
-    try:
-        fill(tmp)
-        try:
-            os.replace(tmp / name, home / name)
-        except OSError:
-            if not (home / name).is_dir():  # else another process unpacked it first
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    # one process unpacks; others (test workers, benchmark processes) wait for it, then use it
+    with open(home / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (home / name).is_dir():
+            tmp = Path(tempfile.mkdtemp(dir=home, prefix=f".{name}."))
+            try:
+                fill(tmp)
+                os.replace(tmp / name, home / name)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
     if not target.is_dir():
         raise DataError(f"dataset {name} holds no folder {path}")
     return target
