@@ -493,7 +493,9 @@ class Bench:
                 "`uses D_r` rows (the paper's gray rows) use remaining data. MIA = % of "
                 "forget-set training images the confidence attack calls 'member' (DELETE's "
                 "convention; SalUn's MIA-efficacy = 100 - MIA). time = unlearning wall time "
-                f"(training only). {self.machine(records)}")
+                "(training only) as each run found the machine, which other benchmark processes "
+                "often shared: a rough cost; benchmarks/speed.py and cost_curve.py time methods "
+                f"side by side. {self.machine(records)}")
         if self.args.max_forget_epochs is not None:
             note += f" Every method's epochs capped at {self.args.max_forget_epochs}."
         if missing:
