@@ -71,6 +71,7 @@ def audit_checkpoint(cfg, checkpoint, cache, identity, data: Callable[[], Tuple]
         if record.get("audit_key") == key:
             print(f"[cache] reusing audit {cache.stem} ({cache})")
             return record
+    print(f"auditing {cache.stem}: forward passes, MIA, relearn attack, probes", flush=True)
     start = time.time()
     record = audit(_network(cfg, checkpoint), cfg.forget_classes, *data(),
                    retrain=_network(cfg, retrain) if retrain else None,
@@ -82,6 +83,7 @@ def audit_checkpoint(cfg, checkpoint, cache, identity, data: Callable[[], Tuple]
     record = json.loads(json.dumps(record, default=lambda v: v.item() if hasattr(v, "item")
                                    else str(v)))
     write_json_atomic(cache, record)
+    print(f"audited {cache.stem} in {record['audit_time_s']:.0f} s", flush=True)
     return record
 
 
