@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from taskforget.apis import checkpoint_path  # noqa: E402
 from taskforget.checkpoint import load_weights, write_text_atomic  # noqa: E402
+from taskforget.datasets.data_root import project_relative  # noqa: E402
 from taskforget.evaluation.probe import extract_features  # noqa: E402
 from taskforget.network import as_contract  # noqa: E402
 from taskforget.registry import DATASETS, MODELS  # noqa: E402
@@ -90,7 +91,8 @@ def main(argv=None) -> str:
             for path in (original, args.checkpoint)]
     data = cfg.test_dataloader.dataset.to_dict()
     data.update(split="test", forget_classes=[], subset="all", max_per_class=None)
-    text = (f"{args.checkpoint} against {original}, test split:\n\n"
+    text = (f"{project_relative(str(Path(args.checkpoint).resolve()))} against "
+            f"{project_relative(str(Path(original).resolve()))}, test split:\n\n"
             + markdown(class_drift(*nets, DATASETS.build(data)), cfg.class_names))
     print(text)
     if args.out:
