@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from taskforget.apis import checkpoint_path  # noqa: E402
 from taskforget.checkpoint import load_weights, write_text_atomic  # noqa: E402
 from taskforget.datasets.data_root import project_relative  # noqa: E402
+from taskforget.evaluation.audit import per_class_accuracy  # noqa: E402
 from taskforget.evaluation.probe import extract_features  # noqa: E402
 from taskforget.network import as_contract  # noqa: E402
 from taskforget.registry import DATASETS, MODELS  # noqa: E402
@@ -52,14 +53,16 @@ def class_drift(original: nn.Module, model: nn.Module, dataset) -> List[dict]:
         z_orig, z_model = head_orig(f_orig), head_model(f_model)
         z_new_features, z_new_head = head_orig(f_model), head_model(f_orig)
         cos = F.cosine_similarity(f_orig, f_model, dim=1)
+        num_classes = head_orig.out_features
+        acc_orig, acc_model = (per_class_accuracy(labels, z.argmax(1).numpy(), num_classes)
+                               for z in (z_orig, z_model))
         rows = []
         for k in sorted(set(labels.tolist())):
             mask = torch.from_numpy(labels == k)
             row_orig = head_orig.weight[k]
             rows.append(dict(
                 cls=k,
-                acc_original=100.0 * float((z_orig[mask].argmax(1) == k).float().mean()),
-                acc_model=100.0 * float((z_model[mask].argmax(1) == k).float().mean()),
+                acc_original=acc_orig[k], acc_model=acc_model[k],
                 drift=float(1.0 - cos[mask].mean()),
                 logit=float((z_model[mask, k] - z_orig[mask, k]).mean()),
                 from_features=float((z_new_features[mask, k] - z_orig[mask, k]).mean()),
