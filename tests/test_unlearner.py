@@ -52,3 +52,23 @@ def test_predictions_carry_the_original_models():
     out = model(inputs, samples, mode="predict")
     assert len(out) == 2 and out[0]["is_forget"] and set(out[0]["original"]) == set(out[0]) - {
         "original"}
+
+
+def test_the_original_evaluated_as_itself_costs_one_forward_pass():
+    """A student holding the reference's weights lends its predictions as the original's; one
+    step of training later the reference runs again, and its predictions are its own."""
+    model = make_delete().eval()
+    calls = []
+    model.reference.register_forward_hook(lambda *_: calls.append(1))
+    inputs, samples = batch(3)
+    out = model(inputs, samples, mode="predict")
+    assert calls == [] and all(o["original"] == {k: v for k, v in o.items() if k != "original"}
+                               for o in out)
+    with torch.no_grad():
+        next(model.student.parameters()).add_(0.5)
+    model._teacher_predictions.clear()
+    out = model(inputs, samples, mode="predict")
+    assert calls == [1]
+    by_hand = model.adapter.predict(model.reference(inputs), samples)
+    assert [o["original"]["prob_true"] for o in out] == [r["prob_true"] for r in by_hand]
+    assert all(o["original"]["prob_true"] != o["prob_true"] for o in out)

@@ -148,16 +148,28 @@ class Unlearner(BaseModel):
         """Student predictions, each with the original model's under ``'original'``.
 
         The original model's predictions on the (deterministic) evaluation data are computed
-        once and reused, so evaluating during unlearning costs one forward pass per image.
+        once and reused, so evaluating during unlearning costs one forward pass per image; a
+        student that holds the original's weights (evaluating the original itself) lends its
+        own predictions instead of a second pass.
         """
         results = self.adapter.predict(self.student(inputs), data_samples)
         keys = data_samples["uid"].tolist()
         if any(k not in self._teacher_predictions for k in keys):
-            teacher_results = self.adapter.predict(self.reference(inputs), data_samples)
+            if self._student_is_reference():
+                teacher_results = [dict(result) for result in results]
+            else:
+                teacher_results = self.adapter.predict(self.reference(inputs), data_samples)
             self._teacher_predictions.update(zip(keys, teacher_results))
         for result, key in zip(results, keys):
             result["original"] = self._teacher_predictions[key]
         return results
+
+    def _student_is_reference(self) -> bool:
+        """Whether the student's weights and buffers equal the reference model's, bit for bit
+        (both are in eval mode when predicting, so their predictions are the same)."""
+        mine, theirs = self.student.state_dict(), self.reference.state_dict()
+        return mine.keys() == theirs.keys() and all(
+            mine[k].shape == theirs[k].shape and torch.equal(mine[k], theirs[k]) for k in mine)
 
     def export_state_dict(self) -> Dict[str, Tensor]:
         """Weights of the unlearned network (same layout as the original checkpoint)."""
