@@ -244,3 +244,19 @@ def test_a_defense_s_hash_ignores_the_other_defenses_tuned_settings(tmp_path):
     nad = {"nad": dict(forget=dict(optim_wrapper=dict(optimizer=dict(lr=1e-5))))}
     own = {"nc_delete": dict(forget=dict(optim_wrapper=dict(optimizer=dict(lr=1e-5))))}
     assert key({}) == key(nad) != key(own)
+
+
+def test_the_runner_config_formats_its_text_once_per_content(monkeypatch):
+    from taskforget.cli import RunConfig
+    cfg = build_stage_config(Config.fromfile(str(ROOT / "configs/demo_cifar10_cnn.py")), "forget")
+    expected = cfg.pretty_text
+    formatted = []
+    original_property = Config.pretty_text
+    monkeypatch.setattr(Config, "pretty_text", property(
+        lambda self: formatted.append(1) or original_property.fget(self)))
+    run_cfg = RunConfig(cfg.to_dict(), cfg_text=cfg.text, filename=cfg.filename)
+    assert run_cfg.pretty_text == expected and run_cfg.pretty_text == expected
+    assert len(formatted) == 1
+    run_cfg.experiment = "renamed"  # new settings, new text
+    assert "renamed" in run_cfg.pretty_text and len(formatted) == 2
+    assert "renamed" in run_cfg.copy().pretty_text
