@@ -225,7 +225,8 @@ def build_runner(stage_cfg: Config):
     """``Runner.from_cfg``, with a misspelt type or keyword in the config reported as a
     :class:`ConfigError` instead of mmengine's registry traceback."""
     from mmengine.runner import Runner
-    stage_cfg = RunConfig(stage_cfg.to_dict(), cfg_text=stage_cfg.text,
+    # a config built in memory has no text: given none, mmengine would read the file it names
+    stage_cfg = RunConfig(stage_cfg.to_dict(), cfg_text=stage_cfg.text or "\n",
                           filename=stage_cfg.filename)
     try:
         return Runner.from_cfg(stage_cfg)
