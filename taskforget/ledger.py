@@ -8,6 +8,10 @@ name and key are in the ledger is read back instead of run again; any other key 
 run, kept beside it (e.g. the same point of a search on a bf16 machine's original and on an fp32
 machine's: each machine reads its own back). Writers lock the file and merge, so two benchmark
 processes can share one ledger.
+
+It stays plain sorted JSON lines on purpose: git stores each new version as a delta of the last
+(the classification ledger's first 360 versions, up to 1.3 MB each, take 0.8 MB of the packed
+repository, 2026-12-07), where a compressed file would be stored whole every time.
 """
 import copy
 import fcntl
