@@ -10,7 +10,7 @@ machine's: each machine reads its own back). Writers lock the file and merge, so
 processes can share one ledger.
 
 It stays plain sorted JSON lines on purpose: git stores each new version as a delta of the last
-(the classification ledger's first 360 versions, up to 1.3 MB each, take 0.8 MB of the packed
+(279 versions of the classification ledger, up to 1.4 MB each, take 0.8 MB of the packed
 repository, 2026-12-07), where a compressed file would be stored whole every time.
 """
 import copy
