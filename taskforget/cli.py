@@ -211,6 +211,12 @@ class RunConfig(Config):
     on one CPU core; the text depends on the settings alone, so it is kept until they change.
     """
 
+    @classmethod
+    def of(cls, cfg: Config) -> "RunConfig":
+        """A copy of ``cfg`` (settings, text and file name)."""
+        # a config built in memory has no text: given none, mmengine would read the file it names
+        return cls(cfg.to_dict(), cfg_text=cfg.text or "\n", filename=cfg.filename)
+
     @property
     def pretty_text(self) -> str:
         settings = repr(self._cfg_dict.to_dict())
@@ -225,11 +231,8 @@ def build_runner(stage_cfg: Config):
     """``Runner.from_cfg``, with a misspelt type or keyword in the config reported as a
     :class:`ConfigError` instead of mmengine's registry traceback."""
     from mmengine.runner import Runner
-    # a config built in memory has no text: given none, mmengine would read the file it names
-    stage_cfg = RunConfig(stage_cfg.to_dict(), cfg_text=stage_cfg.text or "\n",
-                          filename=stage_cfg.filename)
     try:
-        return Runner.from_cfg(stage_cfg)
+        return Runner.from_cfg(RunConfig.of(stage_cfg))
     except KeyError as exc:
         if "registry" not in str(exc):
             raise

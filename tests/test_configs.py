@@ -254,7 +254,7 @@ def test_the_runner_config_formats_its_text_once_per_content(monkeypatch):
     original_property = Config.pretty_text
     monkeypatch.setattr(Config, "pretty_text", property(
         lambda self: formatted.append(1) or original_property.fget(self)))
-    run_cfg = RunConfig(cfg.to_dict(), cfg_text=cfg.text, filename=cfg.filename)
+    run_cfg = RunConfig.of(cfg)
     assert run_cfg.pretty_text == expected and run_cfg.pretty_text == expected
     assert len(formatted) == 1
     run_cfg.experiment = "renamed"  # new settings, new text
