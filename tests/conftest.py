@@ -22,13 +22,13 @@ def pytest_configure(config):
         import mmengine.config  # noqa: F401
 
 
-# Test files by their total time, longest first (`--durations=0` of `make test`, summed per file;
-# 2-core AVX2 EPYC, 2026-12-07): `make test` hands whole files to two workers in this order
+# Test files by their total time, longest first (`pytest --durations=0`, summed per file; 2-core
+# AVX2 EPYC, 2026-12-07): `make test` hands whole files to two workers in this order
 # (--dist loadfile --no-loadscope-reorder), so that the longest start first and both workers
 # finish together. Files not listed run after these, in their usual order.
-LONGEST_FIRST = ("test_forgetting.py", "test_backdoor.py", "test_methods.py",
-                 "test_face_forgetting.py", "test_api.py", "test_bad_input.py", "test_tables.py",
-                 "test_segmentation.py", "test_distributed.py", "test_face.py", "test_audit.py",
+LONGEST_FIRST = ("test_forgetting.py", "test_backdoor.py", "test_methods.py", "test_api.py",
+                 "test_tables.py", "test_bad_input.py", "test_face_forgetting.py",
+                 "test_segmentation.py", "test_distributed.py", "test_audit.py", "test_face.py",
                  "test_packaging.py")
 
 
