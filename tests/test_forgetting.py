@@ -14,14 +14,15 @@ CONFIG = "configs/demo_cifar10_cnn.py"
 
 
 def tiny_config(work_dir, **overrides):
-    """The demo's config, shrunk: a width-8 CNN trained on 500 images per class for 8 epochs
-    (about a minute on one core), DELETE on 200 forget images per class at the paper's lr 1e-3
+    """The demo's config, shrunk: a width-8 CNN trained on 500 images per class for 4 epochs
+    (about 40 s on one core), DELETE on 200 forget images per class at the paper's lr 1e-3
     for 12 epochs, evaluation on 100 images per class of each split.
 
     Measured with this schedule (seeds 0-3 on one thread, seeds 0 and 2 on two; an AVX2-only
-    EPYC, fp32): the original's Acc_ft 47-59 and Acc_rt 45-48; DELETE's Acc_ft 0 and its
-    Acc_rt within 1.5 points of the original's (asserted: 5); the two-class run's within 4.4
-    (asserted: 7).
+    EPYC, fp32, 2026-12-08): the original's Acc_ft 40-53 and Acc_rt 38.6-41.2 (asserted: 30
+    and 35); DELETE's Acc_ft 0 on airplane, on cat and on dog after cat; its Acc_rt from 1.8
+    above to 1.9 below the original's, and the two-class run's from 1.6 above to 2.0 below
+    (asserted: within 5 for both); the original's Acc_ft on cat and dog 36-42.5 (asserted: 20).
     """
     cfg = Config.fromfile(CONFIG)
     cfg.merge_from_dict({
@@ -31,8 +32,8 @@ def tiny_config(work_dir, **overrides):
         "forget_dataloader.dataset.max_per_class": 200,
         "val_dataloader.dataset.max_per_class": 100,
         "test_dataloader.dataset.max_per_class": 100,
-        "pretrain.train_cfg.max_epochs": 8, "pretrain.train_cfg.val_interval": 100,
-        "pretrain.param_scheduler": [dict(type="OneCycleLR", eta_max=0.05, begin=0, end=8,
+        "pretrain.train_cfg.max_epochs": 4, "pretrain.train_cfg.val_interval": 100,
+        "pretrain.param_scheduler": [dict(type="OneCycleLR", eta_max=0.05, begin=0, end=4,
                                           by_epoch=True, convert_to_iter_based=True)],
         "forget.train_cfg.max_epochs": 12, "forget.optim_wrapper.optimizer.lr": 1e-3,
         "default_hooks.logger.interval": 1000,
@@ -67,11 +68,11 @@ def test_two_classes_at_once(trained):
     cfg, _ = trained
     cfg = cfg.copy()
     cfg.forget_classes = ["airplane", "ship"]
-    # twice the forget set: 16 epochs at lr 1e-3 (Acc_rt within 4.4 points, see tiny_config)
+    # twice the forget set: 16 epochs at lr 1e-3 (see tiny_config for the measured margins)
     cfg.merge_from_dict({"forget.train_cfg.max_epochs": 16})
     m = run_stage(cfg, "forget")["metrics"]
     assert m["Acc_ft"] <= 2.0
-    assert m["Acc_rt"] >= m["original/Acc_rt"] - 7.0
+    assert m["Acc_rt"] >= m["original/Acc_rt"] - 5.0
 
 
 def test_a_request_for_another_class_reuses_the_original(trained):
