@@ -220,6 +220,10 @@ def test_random_label_draws_from_all_classes_amnesiac_from_the_others():
     others = build(Amnesiac).relabel(None, ds)
     assert 0 not in others.tolist() and set(others.tolist()) == {1, 2, 3}
     assert torch.equal(drawn, fixed_random_labels(labels, uids, (0,), 4, among_all=True))
+    # the choice as a config knob (Table 4's ablation): Random Label drawing as Amnesiac does
+    assert torch.equal(build(RandomLabel, remain=False, labels_among_all=False).relabel(None, ds),
+                       others)
+    assert torch.equal(build(Amnesiac, labels_among_all=True).relabel(None, ds), drawn)
 
 
 def _scrub_first_step(norm_eval):

@@ -31,15 +31,20 @@ class RandomLabel(BaselineUnlearner):
 
     Args:
         label_seed: seed of the random labels.
+        labels_among_all: draw among all K classes (True, the published Random Label and SalUn)
+            or among the remaining classes only (False, as Amnesiac); None: the class's own.
         **kwargs: see :class:`~taskforget.methods.common.BaselineUnlearner`.
     """
 
     # draw among all K classes (the published Random Label); False: the remaining classes
     labels_among_all = True
 
-    def __init__(self, *args, label_seed: int = 0, **kwargs):
+    def __init__(self, *args, label_seed: int = 0, labels_among_all: Optional[bool] = None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.label_seed = label_seed
+        if labels_among_all is not None:
+            self.labels_among_all = labels_among_all
 
     def relabel(self, inputs: Tensor, data_samples: dict) -> Tensor:
         return fixed_random_labels(self.adapter.labels(data_samples), data_samples["uid"],
