@@ -15,8 +15,8 @@ CONFIG = "configs/demo_cifar10_cnn.py"
 
 def tiny_config(work_dir, **overrides):
     """The demo's config, shrunk: a width-8 CNN trained on 500 images per class for 4 epochs
-    (about 40 s on one core), DELETE on 200 forget images per class at the paper's lr 1e-3
-    for 12 epochs, evaluation on 100 images per class of each split.
+    (63-94 s on one core beside three other processes), DELETE on 200 forget images per class
+    at the paper's lr 1e-3 for 12 epochs, evaluation on 100 images per class of each split.
 
     Measured with this schedule (seeds 0-3 on one thread, seeds 0 and 2 on two; an AVX2-only
     EPYC, fp32, 2026-12-08): the original's Acc_ft 40-53 and Acc_rt 38.6-41.2 (asserted: 30
