@@ -18,11 +18,12 @@ def tiny_config(work_dir, **overrides):
     (63-94 s on one core beside three other processes), DELETE on 200 forget images per class
     at the paper's lr 1e-3 for 12 epochs, evaluation on 100 images per class of each split.
 
-    Measured with this schedule (seeds 0-3 on one thread, seeds 0 and 2 on two; an AVX2-only
-    EPYC, fp32, 2026-12-08): the original's Acc_ft 40-53 and Acc_rt 38.6-41.2 (asserted: 30
-    and 35); DELETE's Acc_ft 0 on airplane, on cat and on dog after cat; its Acc_rt from 1.8
-    above to 1.9 below the original's, and the two-class run's from 1.6 above to 2.0 below
-    (asserted: within 5 for both); the original's Acc_ft on cat and dog 36-42.5 (asserted: 20).
+    Measured with this schedule (`benchmarks/forgetting_fixture_margins.py`: seeds 0-3 on one
+    thread, seeds 0 and 2 on two; an AVX2-only EPYC, fp32, 2026-12-08): the original's Acc_ft
+    40-53 and Acc_rt 38.6-41.2 (asserted: 30 and 35); DELETE's Acc_ft 0 on airplane, on cat and
+    on dog after cat; its Acc_rt from 1.8 above to 1.9 below the original's, and the two-class
+    run's from 1.6 above to 2.0 below (asserted: within 5 for both); the original's Acc_ft on
+    cat and dog 36-42.5 (asserted: 20).
     """
     cfg = Config.fromfile(CONFIG)
     cfg.merge_from_dict({
