@@ -23,7 +23,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_forgetting import tiny_config  # noqa: E402
+from test_forgetting import PAIR, PAIR_FORGET_EPOCHS, tiny_config  # noqa: E402
 
 from taskforget.apis import checkpoint_path  # noqa: E402
 from taskforget.cli import run_stage  # noqa: E402
@@ -40,8 +40,8 @@ def main(argv=None):
         original = run_stage(cfg, "original")["metrics"]
         one = run_stage(cfg, "forget")["metrics"]
         pair = cfg.copy()
-        pair.forget_classes = ["airplane", "ship"]
-        pair.merge_from_dict({"forget.train_cfg.max_epochs": 16})
+        pair.forget_classes = PAIR
+        pair.merge_from_dict({"forget.train_cfg.max_epochs": PAIR_FORGET_EPOCHS})
         two = run_stage(pair, "forget")["metrics"]
         cat = ForgetRequest(cfg, ["cat"]).config()
         first = run_stage(cat, "forget")["metrics"]

@@ -11,6 +11,8 @@ from taskforget.datasets import ForgetSplitError
 from taskforget.tasks.classification.models import resnet8
 
 CONFIG = "configs/demo_cifar10_cnn.py"
+# the two-class request: twice the forget set, so 16 epochs at lr 1e-3
+PAIR, PAIR_FORGET_EPOCHS = ["airplane", "ship"], 16
 
 
 def tiny_config(work_dir, **overrides):
@@ -68,9 +70,8 @@ def test_delete_forgets_the_class_and_keeps_the_rest(trained):
 def test_two_classes_at_once(trained):
     cfg, _ = trained
     cfg = cfg.copy()
-    cfg.forget_classes = ["airplane", "ship"]
-    # twice the forget set: 16 epochs at lr 1e-3 (see tiny_config for the measured margins)
-    cfg.merge_from_dict({"forget.train_cfg.max_epochs": 16})
+    cfg.forget_classes = PAIR  # see tiny_config for the measured margins
+    cfg.merge_from_dict({"forget.train_cfg.max_epochs": PAIR_FORGET_EPOCHS})
     m = run_stage(cfg, "forget")["metrics"]
     assert m["Acc_ft"] <= 2.0
     assert m["Acc_rt"] >= m["original/Acc_rt"] - 5.0
